@@ -1,0 +1,503 @@
+// The `archkit` command line: list, conformance, mutants.
+// Hand-rolled argv parsing; exit codes: 0 ok, 1 failures / survivors / runtime errors, 2 usage errors.
+
+import { realpathSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ArchInfo, ArchReport, Runner, ScenarioInfo, ScenarioReport } from './types.ts';
+import { buildReport, writeJsonFile, writeJsonReport } from './report/json.ts';
+import { writeJUnitReport } from './report/junit.ts';
+import { renderConformance } from './report/matrix.ts';
+import { type MutantResult, type MutantsReport, mutantCell, mutantsSummary, renderMutants } from './report/mutants.ts';
+import { renderTable } from './report/table.ts';
+
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** When true, progress redraws one status line instead of printing one line per result. */
+  stderrIsTTY: boolean;
+  env: Record<string, string | undefined>;
+  /** Base directory for relative --json / --junit paths. */
+  cwd: string;
+  /** Provides the runner; defaults to createRunner() from ./runner.ts. */
+  createRunner?: () => Runner | Promise<Runner>;
+}
+
+/** A usage error: exit 2, message plus a hint. */
+export class UsageError extends Error {
+  constructor(message: string, readonly command?: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+// ---------------------------------------------------------------- help texts
+
+const MAIN_HELP = `archkit: run the same kernel-entry conformance scenarios on every CPU architecture
+
+Usage: archkit <command> [options]
+
+Commands:
+  list          arches (emulator, assembler, mutants) and scenario ids by group
+  conformance   run the scenarios and print the scenario x arch matrix
+  mutants       run the scenarios against each bug-zoo mutant; every mutant must be killed
+
+Options:
+  -h, --help    help (also: archkit <command> --help)
+  --version     print the version
+
+Exit status: 0 ok, 1 a scenario failed / a mutant survived / an error, 2 usage error.
+Set ARCHKIT_DEBUG=1 to see stack traces.
+`;
+
+const HELP: Record<string, string> = {
+  list: `Usage: archkit list [--json FILE]
+
+Lists the arches (title, emulator, assembler, number of mutants) and the scenario ids,
+grouped (kthread, fork, execve, regs, work, restart, signal, ptrace, ...).
+
+Options:
+  --json FILE   also write { arches, scenarios } as JSON to FILE
+`,
+  conformance: `Usage: archkit conformance [--arch LIST] [--scenario GLOBS] [--json FILE] [--junit FILE]
+
+Runs the scenarios on each arch and prints the matrix (rows = scenarios, columns = arches,
+cells pass / FAIL / unsupported), each failure's message, and the summary line
+"N passed, N failed, N unsupported". Progress goes to stderr, one line per scenario.
+
+Options:
+  --arch LIST        comma-separated arch names, or "all" (default: all)
+  --scenario GLOBS   comma-separated scenario id globs; "*" matches any text,
+                     e.g. "restart.*" or "fork.vfork,signal.*"; a bare group name
+                     ("restart") means "restart.*" (default: every scenario)
+  --json FILE        write the JSON report (see README: report format)
+  --junit FILE       write a JUnit XML report (one testsuite per arch)
+
+Exit status: 0 all ran scenarios passed or are unsupported, 1 a scenario failed or an
+error occurred, 2 usage error.
+`,
+  mutants: `Usage: archkit mutants [--arch LIST] [--scenario GLOBS] [--mutant GLOBS] [--json FILE] [--no-baseline]
+
+For each arch and each of its bug-zoo mutants, applies the mutant, runs the scenarios and
+reports which scenarios killed it (failed). Prints a table (mutant, arch, contract,
+"killed by <ids>" or SURVIVED) and the summary line "N killed, N survived".
+
+Before the mutants, each arch runs once unmutated (the baseline); a scenario that already
+fails there cannot kill a mutant and is left out of "killed by".
+
+Options:
+  --arch LIST        comma-separated arch names, or "all" (default: all)
+  --scenario GLOBS   scenario id globs, as for "archkit conformance" (default: all)
+  --mutant GLOBS     mutant id globs (default: every mutant of each arch)
+  --json FILE        write { mutants: [...], summary: { killed, survived, errors } }
+  --no-baseline      skip the unmutated baseline run
+
+Exit status: 0 every mutant killed, 1 a mutant survived or a mutant run errored,
+2 usage error.
+`,
+};
+
+// ---------------------------------------------------------------- argv parsing
+
+interface OptSpec {
+  /** takes a value */
+  value: boolean;
+}
+
+const OPTS: Record<string, Record<string, OptSpec>> = {
+  list: { json: { value: true } },
+  conformance: { arch: { value: true }, scenario: { value: true }, json: { value: true }, junit: { value: true } },
+  mutants: {
+    arch: { value: true },
+    scenario: { value: true },
+    mutant: { value: true },
+    json: { value: true },
+    'no-baseline': { value: false },
+  },
+};
+
+export interface ParsedArgs {
+  command: string | undefined;
+  help: boolean;
+  version: boolean;
+  opts: Record<string, string | true>;
+}
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const out: ParsedArgs = { command: undefined, help: false, version: false, opts: {} };
+  let i = 0;
+  // global flags before the command
+  while (i < argv.length && argv[i]!.startsWith('-')) {
+    const a = argv[i]!;
+    if (a === '-h' || a === '--help') out.help = true;
+    else if (a === '--version' || a === '-v') out.version = true;
+    else throw new UsageError(`unknown option ${a} (a command comes first: list, conformance, mutants)`);
+    i++;
+  }
+  if (i >= argv.length) return out;
+  const cmd = argv[i++]!;
+  if (cmd === 'help') {
+    out.help = true;
+    const topic = argv[i];
+    if (topic !== undefined) {
+      if (!(topic in OPTS)) throw new UsageError(`unknown command "${topic}" (commands: ${Object.keys(OPTS).join(', ')})`);
+      out.command = topic;
+    }
+    return out;
+  }
+  if (!(cmd in OPTS)) throw new UsageError(`unknown command "${cmd}" (commands: ${Object.keys(OPTS).join(', ')})`);
+  out.command = cmd;
+  const specs = OPTS[cmd]!;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h' || a === '--help') {
+      out.help = true;
+      continue;
+    }
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`, cmd);
+    const eq = a.indexOf('=');
+    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+    const spec = specs[name];
+    if (!spec) {
+      const known = Object.keys(specs).map((k) => `--${k}`).join(', ');
+      throw new UsageError(`unknown option --${name} for "${cmd}" (options: ${known}, --help)`, cmd);
+    }
+    if (!spec.value) {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`, cmd);
+      out.opts[name] = true;
+      continue;
+    }
+    let v: string | undefined;
+    if (eq >= 0) v = a.slice(eq + 1);
+    else {
+      v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`--${name} needs a value`, cmd);
+      i++;
+    }
+    if (v === '') throw new UsageError(`--${name} needs a non-empty value`, cmd);
+    if (name in out.opts) throw new UsageError(`--${name} given twice (use a comma-separated list)`, cmd);
+    out.opts[name] = v;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- selection
+
+/** `*` matches any run of characters; everything else is literal. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${body}$`);
+}
+
+function splitList(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function groupsOf(scenarios: ScenarioInfo[]): Map<string, ScenarioInfo[]> {
+  const groups = new Map<string, ScenarioInfo[]>();
+  for (const s of scenarios) {
+    const g = groups.get(s.group) ?? [];
+    g.push(s);
+    groups.set(s.group, g);
+  }
+  return groups;
+}
+
+/** Scenario ids selected by comma-separated globs, in catalogue order. Each glob must match something. */
+export function selectScenarios(all: ScenarioInfo[], globs: string | undefined, command?: string): string[] {
+  if (globs === undefined) return all.map((s) => s.id);
+  const patterns = splitList(globs);
+  if (patterns.length === 0) throw new UsageError('--scenario needs at least one glob', command);
+  const groups = groupsOf(all);
+  const picked = new Set<string>();
+  for (const p of patterns) {
+    const re = globToRegExp(!p.includes('*') && groups.has(p) ? `${p}.*` : p);
+    const hits = all.filter((s) => re.test(s.id));
+    if (hits.length === 0) {
+      const lines = [...groups].map(([g, ss]) => `  ${g}: ${ss.map((s) => s.id).join(', ')}`);
+      throw new UsageError(`--scenario "${p}" matches no scenario. Scenarios:\n${lines.join('\n')}`, command);
+    }
+    for (const h of hits) picked.add(h.id);
+  }
+  return all.map((s) => s.id).filter((id) => picked.has(id));
+}
+
+/** Arches selected by --arch (comma list or "all"), in the runner's order unless listed explicitly. */
+export function selectArches(all: ArchInfo[], value: string | undefined, command?: string): ArchInfo[] {
+  const names = all.map((a) => a.arch);
+  if (value === undefined || value === 'all') return all;
+  const wanted = splitList(value);
+  if (wanted.length === 0) throw new UsageError(`--arch needs a value (arches: ${names.join(', ')}, or all)`, command);
+  const out: ArchInfo[] = [];
+  for (const w of wanted) {
+    if (w === 'all') throw new UsageError('--arch all cannot be combined with arch names', command);
+    const a = all.find((x) => x.arch === w);
+    if (!a) throw new UsageError(`unknown arch "${w}" (arches: ${names.join(', ')}, or all)`, command);
+    if (!out.includes(a)) out.push(a);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- progress
+
+class Progress {
+  private done = 0;
+  private live = false;
+  constructor(
+    private readonly io: CliIO,
+    private total: number,
+  ) {}
+
+  setTotal(n: number): void {
+    this.total = n;
+  }
+
+  /** A finished unit: one line, or a redrawn status line on a TTY (kept when it is bad news). */
+  line(text: string, keep: boolean): void {
+    this.done++;
+    const width = String(this.total).length;
+    const msg = `[${String(this.done).padStart(width)}/${this.total}] ${text}`;
+    if (this.io.stderrIsTTY) {
+      this.io.stderr(`\r\x1b[K${msg}${keep ? '\n' : ''}`);
+      this.live = !keep;
+    } else {
+      this.io.stderr(msg + '\n');
+    }
+  }
+
+  note(text: string): void {
+    this.clear();
+    this.io.stderr(text + '\n');
+  }
+
+  clear(): void {
+    if (this.live) this.io.stderr('\r\x1b[K');
+    this.live = false;
+  }
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+// ---------------------------------------------------------------- commands
+
+async function getRunner(io: CliIO): Promise<Runner> {
+  if (io.createRunner) return io.createRunner();
+  const mod = (await import('./runner.ts')) as { createRunner: () => Runner | Promise<Runner> };
+  return mod.createRunner();
+}
+
+async function cmdList(io: CliIO, p: ParsedArgs): Promise<number> {
+  const runner = await getRunner(io);
+  const arches = await runner.listArches();
+  const scenarios = runner.listScenarios();
+  let out = 'Arches\n';
+  out += renderTable(
+    ['arch', 'title', 'emulator', 'assembler', 'mutants'],
+    arches.map((a) => [a.arch, a.title, a.emulator, a.assembler, String(a.mutants.length)]),
+  );
+  out += `\nScenarios (${scenarios.length})\n`;
+  for (const [g, ss] of groupsOf(scenarios)) {
+    out += `\n${g} (${ss.length})\n`;
+    const w = Math.max(...ss.map((s) => s.id.length));
+    const cw = Math.max(...ss.map((s) => s.contracts.join(',').length));
+    for (const s of ss) out += `  ${s.id.padEnd(w)}  ${s.contracts.join(',').padEnd(cw)}  ${s.title}`.trimEnd() + '\n';
+  }
+  io.stdout(out);
+  if (typeof p.opts['json'] === 'string') writeJsonFile(resolve(io.cwd, p.opts['json']), { arches, scenarios });
+  return 0;
+}
+
+async function cmdConformance(io: CliIO, p: ParsedArgs): Promise<number> {
+  const runner = await getRunner(io);
+  const all = runner.listScenarios();
+  const ids = selectScenarios(all, p.opts['scenario'] as string | undefined, 'conformance');
+  const arches = selectArches(await runner.listArches(), p.opts['arch'] as string | undefined, 'conformance');
+  const progress = new Progress(io, ids.length * arches.length);
+  const reports: ArchReport[] = [];
+  const t0 = performance.now();
+  try {
+    for (const a of arches) {
+      const rep = await runner.runArch(a.arch, ids, {
+        onResult: (r: ScenarioReport) =>
+          progress.line(`${a.arch} ${r.id} ${r.status} ${fmtMs(r.ms)}`, r.status === 'fail'),
+      });
+      reports.push(rep);
+    }
+  } finally {
+    progress.clear();
+  }
+  const wall = performance.now() - t0;
+  const report = buildReport(reports);
+  if (typeof p.opts['json'] === 'string') writeJsonReport(resolve(io.cwd, p.opts['json']), report);
+  if (typeof p.opts['junit'] === 'string') writeJUnitReport(resolve(io.cwd, p.opts['junit']), report);
+  io.stdout(renderConformance(report, ids));
+  io.stderr(`archkit: ${arches.length} arch${arches.length === 1 ? '' : 'es'} x ${ids.length} scenarios in ${fmtMs(wall)}\n`);
+  return report.summary.fail > 0 ? 1 : 0;
+}
+
+function errMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
+  const runner = await getRunner(io);
+  const ids = selectScenarios(runner.listScenarios(), p.opts['scenario'] as string | undefined, 'mutants');
+  const arches = selectArches(await runner.listArches(), p.opts['arch'] as string | undefined, 'mutants');
+  const mutantGlobs = typeof p.opts['mutant'] === 'string' ? splitList(p.opts['mutant']) : undefined;
+  const plan = arches.map((a) => ({
+    arch: a,
+    mutants: mutantGlobs ? a.mutants.filter((m) => mutantGlobs.some((g) => globToRegExp(g).test(m.id))) : a.mutants,
+  }));
+  if (mutantGlobs) {
+    for (const g of mutantGlobs) {
+      const re = globToRegExp(g);
+      if (!plan.some((x) => x.mutants.some((m) => re.test(m.id)))) {
+        const known = arches.map((a) => `  ${a.arch}: ${a.mutants.map((m) => m.id).join(', ') || '(none)'}`).join('\n');
+        throw new UsageError(`--mutant "${g}" matches no mutant. Mutants:\n${known}`, 'mutants');
+      }
+    }
+  }
+  const baseline = p.opts['no-baseline'] !== true;
+  const total = plan.reduce((n, x) => n + x.mutants.length + (baseline && x.mutants.length > 0 ? 1 : 0), 0);
+  const progress = new Progress(io, total);
+  const results: MutantResult[] = [];
+  try {
+    for (const { arch: a, mutants } of plan) {
+      if (mutants.length === 0) {
+        progress.note(`${a.arch}: no mutants`);
+        continue;
+      }
+      // Scenarios that fail unmutated cannot kill anything.
+      const baselineFails = new Set<string>();
+      if (baseline) {
+        const t = performance.now();
+        const rep = await runner.runArch(a.arch, ids, {});
+        for (const s of rep.scenarios) if (s.status === 'fail') baselineFails.add(s.id);
+        progress.line(
+          `${a.arch} baseline: ${baselineFails.size ? `${baselineFails.size} failing (${[...baselineFails].join(', ')})` : 'all pass'} ${fmtMs(performance.now() - t)}`,
+          baselineFails.size > 0,
+        );
+      }
+      for (const m of mutants) {
+        const t = performance.now();
+        const base = { arch: a.arch, mutant: m.id, contract: m.contract, description: m.description };
+        let r: MutantResult;
+        try {
+          const rep = await runner.runArch(a.arch, ids, { mutant: m.id });
+          const killedBy = rep.scenarios.filter((s) => s.status === 'fail' && !baselineFails.has(s.id)).map((s) => s.id);
+          r = { ...base, killedBy, survived: killedBy.length === 0, ms: Math.round(performance.now() - t) };
+        } catch (e) {
+          if (io.env['ARCHKIT_DEBUG'] === '1' && e instanceof Error && e.stack) progress.note(e.stack);
+          r = { ...base, killedBy: [], survived: false, error: errMessage(e), ms: Math.round(performance.now() - t) };
+        }
+        results.push(r);
+        progress.line(`${a.arch} ${m.id} ${mutantCell(r)} ${fmtMs(r.ms ?? 0)}`, r.survived || r.error !== undefined);
+      }
+    }
+  } finally {
+    progress.clear();
+  }
+  const report: MutantsReport = { mutants: results, summary: mutantsSummary(results) };
+  if (typeof p.opts['json'] === 'string') writeJsonFile(resolve(io.cwd, p.opts['json']), report);
+  io.stdout(renderMutants(report));
+  return report.summary.survived > 0 || report.summary.errors > 0 ? 1 : 0;
+}
+
+// ---------------------------------------------------------------- main
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function defaultIO(): CliIO {
+  return {
+    stdout: (s) => void process.stdout.write(s),
+    stderr: (s) => void process.stderr.write(s),
+    stderrIsTTY: Boolean(process.stderr.isTTY) && process.env['CI'] !== 'true',
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}
+
+/** Runs the CLI; resolves to the exit status. Never throws. */
+export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  let parsed: ParsedArgs;
+  try {
+    parsed = parseArgs(argv);
+    if (parsed.version) {
+      io.stdout(`archkit ${version()}\n`);
+      return 0;
+    }
+    if (parsed.help || parsed.command === undefined) {
+      const text = parsed.command ? HELP[parsed.command]! : MAIN_HELP;
+      if (parsed.help) {
+        io.stdout(text);
+        return 0;
+      }
+      io.stderr(text);
+      return 2;
+    }
+    switch (parsed.command) {
+      case 'list':
+        return await cmdList(io, parsed);
+      case 'conformance':
+        return await cmdConformance(io, parsed);
+      case 'mutants':
+        return await cmdMutants(io, parsed);
+    }
+    return 2;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      const hint = e.command ? `archkit ${e.command} --help` : 'archkit --help';
+      io.stderr(`archkit: ${e.message}\n(see: ${hint})\n`);
+      return 2;
+    }
+    const debug = io.env['ARCHKIT_DEBUG'] === '1';
+    const err = e instanceof Error ? e : new Error(String(e));
+    io.stderr(`archkit: ${err.message}\n`);
+    if (debug && err.stack) io.stderr(err.stack + '\n');
+    else if (!(err.name && err.name !== 'Error' && err.name !== 'TypeError' && err.name !== 'RangeError' && err.name !== 'ReferenceError'))
+      io.stderr('(set ARCHKIT_DEBUG=1 for the stack trace)\n');
+    return 1;
+  }
+}
+
+/** Flushes stdout/stderr, then exits with `code`. */
+export function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+function isEntryPoint(): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
+  void main(process.argv.slice(2)).then(exitAfterFlush);
+}

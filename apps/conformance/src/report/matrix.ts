@@ -1,0 +1,51 @@
+// Text reporter for `archkit conformance`: scenario x arch matrix, failure messages, summary.
+
+import type { Report, Status } from '../types.ts';
+import { indentRest, renderTable } from './table.ts';
+
+export const CELL: Record<Status, string> = { pass: 'pass', fail: 'FAIL', unsupported: 'unsupported' };
+
+/** The summary line, exactly `N passed, N failed, N unsupported`. */
+export function summaryLine(summary: Report['summary']): string {
+  return `${summary.pass} passed, ${summary.fail} failed, ${summary.unsupported} unsupported`;
+}
+
+/**
+ * Rows = scenarios (in `order`, then any others the reports contain), columns = arches.
+ * A scenario an arch report does not contain shows as "-".
+ */
+export function renderMatrix(report: Report, order: string[] = []): string {
+  const ids: string[] = [...order];
+  const seen = new Set(ids);
+  for (const a of report.arches)
+    for (const s of a.scenarios)
+      if (!seen.has(s.id)) {
+        seen.add(s.id);
+        ids.push(s.id);
+      }
+  const byArch = report.arches.map((a) => new Map(a.scenarios.map((s) => [s.id, s.status] as const)));
+  const header = ['scenario', ...report.arches.map((a) => (a.mutant ? `${a.arch}+${a.mutant}` : a.arch))];
+  const rows = ids.map((id) => [id, ...byArch.map((m) => { const st = m.get(id); return st ? CELL[st] : '-'; })]);
+  return renderTable(header, rows);
+}
+
+/** One block per failure (arch, id, message), then the reasons for unsupported scenarios. */
+export function renderProblems(report: Report): string {
+  const out: string[] = [];
+  const fails = report.arches.flatMap((a) => a.scenarios.filter((s) => s.status === 'fail').map((s) => ({ a, s })));
+  if (fails.length) {
+    out.push('', `Failures (${fails.length}):`);
+    for (const { a, s } of fails) out.push(`  FAIL ${a.arch} ${s.id}: ${indentRest(s.message || '(no message)', '    ')}`);
+  }
+  const unsup = report.arches.flatMap((a) => a.scenarios.filter((s) => s.status === 'unsupported').map((s) => ({ a, s })));
+  if (unsup.length) {
+    out.push('', `Unsupported (${unsup.length}):`);
+    for (const { a, s } of unsup) out.push(`  ${a.arch} ${s.id}: ${indentRest(s.message || '(no reason given)', '    ')}`);
+  }
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+/** Matrix, problems, blank line, summary line. */
+export function renderConformance(report: Report, order: string[] = []): string {
+  return renderMatrix(report, order) + renderProblems(report) + '\n' + summaryLine(report.summary) + '\n';
+}

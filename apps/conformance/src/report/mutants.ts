@@ -1,0 +1,63 @@
+// Text and JSON shapes for `archkit mutants`.
+
+import { indentRest, renderTable } from './table.ts';
+
+export interface MutantResult {
+  arch: string;
+  mutant: string;
+  contract: string;
+  description: string;
+  /** scenario ids that failed with the mutant applied (and pass without it) */
+  killedBy: string[];
+  survived: boolean;
+  /** set when the run with this mutant could not complete (e.g. the mutant no longer applies) */
+  error?: string;
+  ms?: number;
+}
+
+export interface MutantsReport {
+  mutants: MutantResult[];
+  summary: { killed: number; survived: number; errors: number };
+}
+
+export function mutantsSummary(results: MutantResult[]): MutantsReport['summary'] {
+  return {
+    killed: results.filter((r) => !r.error && r.killedBy.length > 0).length,
+    survived: results.filter((r) => !r.error && r.survived).length,
+    errors: results.filter((r) => r.error !== undefined).length,
+  };
+}
+
+export function mutantCell(r: MutantResult): string {
+  if (r.error !== undefined) return 'ERROR (see below)';
+  return r.survived ? 'SURVIVED' : `killed by ${r.killedBy.join(', ')}`;
+}
+
+/** `N killed, N survived` */
+export function mutantsSummaryLine(s: MutantsReport['summary']): string {
+  return `${s.killed} killed, ${s.survived} survived`;
+}
+
+/** Rows grouped by mutant id (so the same bug on several arches sits together), then the errors. */
+export function renderMutants(report: MutantsReport): string {
+  const order: string[] = [];
+  for (const r of report.mutants) if (!order.includes(r.mutant)) order.push(r.mutant);
+  const sorted = order.flatMap((id) => report.mutants.filter((r) => r.mutant === id));
+  let out = renderTable(
+    ['mutant', 'arch', 'contract', 'result'],
+    sorted.map((r) => [r.mutant, r.arch, r.contract, mutantCell(r)]),
+  );
+  const survivors = sorted.filter((r) => !r.error && r.survived);
+  if (survivors.length) {
+    out += `\nSurvivors (${survivors.length}):\n`;
+    for (const r of survivors) out += `  SURVIVED ${r.arch} ${r.mutant} [${r.contract}]: ${indentRest(r.description, '    ')}\n`;
+  }
+  const errors = sorted.filter((r) => r.error !== undefined);
+  if (errors.length) {
+    out += `\nErrors (${errors.length}):\n`;
+    for (const r of errors) out += `  ERROR ${r.arch} ${r.mutant}: ${indentRest(r.error ?? '', '    ')}\n`;
+  }
+  out += '\n' + mutantsSummaryLine(report.summary) + '\n';
+  if (report.summary.errors) out += `${report.summary.errors} mutant run${report.summary.errors === 1 ? '' : 's'} errored\n`;
+  return out;
+}

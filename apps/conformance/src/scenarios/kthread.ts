@@ -1,0 +1,368 @@
+// C1 kernel_thread, C2 kernel_execve, C3 fork/vfork/clone/execve, C4 current_pt_regs.
+
+import type { Kernel } from '@archkit/generic-core/kernel/kernel';
+import { USER_STACK_TOP } from '@archkit/generic-core/kernel/kernel';
+import type { CGen } from '@archkit/generic-core/kernel/bridge';
+import { comparableRegs, fillValue } from '@archkit/generic-core/user/compile';
+import type { ArchDescriptor } from '@archkit/generic-core/contracts/descriptor';
+import {
+  type Env,
+  type ScenarioDef,
+  entries,
+  exit,
+  expect,
+  forkOp,
+  hex,
+  label,
+  pidOf,
+  prog,
+  set,
+  slot,
+  store,
+  strWords,
+  sys,
+  vforkOp,
+} from './dsl.ts';
+
+const ARG = 0x1234_5678_9abc_def0n;
+
+/** A kthread payload that records how it was called. */
+function* probe(k: Kernel, arg: bigint): CGen {
+  const t = k.current();
+  const regs = k.currentPtRegs();
+  k.trace.push(`${t.pid}:kfn probe`);
+  (k as unknown as { probe: unknown }).probe = {
+    pid: t.pid,
+    arg,
+    scheduleTailFirst: t.scheduleTailDone === true,
+    ptRegsBase: regs.base,
+    taskPtRegs: k.taskPtRegs(t).base,
+    stackTop: t.stackTop,
+    stackBase: t.stackBase,
+  };
+  yield* k.doExit(0);
+  return 0n;
+}
+
+function userRan(env: Env, pid: number): boolean {
+  return env.k.exits.some((e) => e.pid === pid) || env.k.syscalls.some((s) => s.pid === pid);
+}
+
+const simpleInit = (d: ArchDescriptor) => ({ '/init': prog('/init', [sys('getpid'), store('ret', 'pid'), ...exit(0)]) });
+
+export const kthreadScenarios: ScenarioDef[] = [
+  {
+    id: 'kthread.fn-arg',
+    group: 'kthread',
+    contracts: ['C1', 'C4'],
+    title: 'kernel_thread(fn, arg): copy_thread gets NULL regs, fn(arg) runs after schedule_tail with arg untouched',
+    kfns: { probe },
+    init: { fn: 'probe', arg: ARG },
+    check(env) {
+      const p = (env.k as unknown as { probe?: Record<string, bigint | number | boolean> }).probe;
+      expect(p, 'C1', 'the kthread payload fn never ran (ret_from_kernel_thread did not call it)');
+      env.observed.arg = hex(p.arg as bigint);
+      env.observed.scheduleTailFirst = p.scheduleTailFirst;
+      expect(p.arg === ARG, 'C1', `fn got arg ${hex(p.arg as bigint)}, kernel_thread passed ${hex(ARG)}`);
+      expect(p.pid === 1, 'C1', `fn ran in task ${p.pid}, not the new kthread (1)`);
+      expect(p.scheduleTailFirst, 'C1', 'fn ran before schedule_tail(prev)');
+      expect(p.ptRegsBase === p.taskPtRegs, 'C4', `current_pt_regs() ${hex(p.ptRegsBase as bigint)} != task_pt_regs(current) ${hex(p.taskPtRegs as bigint)} in a kthread`);
+      expect((p.ptRegsBase as bigint) > (p.stackBase as bigint) && (p.ptRegsBase as bigint) < (p.stackTop as bigint), 'C4', 'a kthread\'s pt_regs are not on its own kernel stack');
+      expect(!userRan(env, 1), 'C1', 'the kthread reached user mode although fn never exec\'d');
+    },
+  },
+  {
+    id: 'kthread.exit',
+    group: 'kthread',
+    contracts: ['C1'],
+    title: 'a kthread that exits never reaches user mode; the CPU goes back to the scheduler',
+    kfns: {
+      *quitter(k: Kernel): CGen {
+        k.trace.push(`${k.current().pid}:kfn quitter`);
+        yield* k.doExit(3 << 8);
+        return 0n;
+      },
+    },
+    init: { fn: 'quitter' },
+    check(env) {
+      const t = env.k.task(1)!;
+      env.observed.state = t.state;
+      expect(env.k.trace.includes('1:kfn quitter'), 'C1', 'the payload never ran');
+      expect(t.state === 'zombie' || t.state === 'dead', 'C1', `the kthread is ${t.state} after do_exit`);
+      expect(t.exitCode === 3 << 8, 'C1', `exit code ${t.exitCode}`);
+      expect(!userRan(env, 1), 'C1', 'the exited kthread reached user mode');
+      expect(env.k.exits.length === 0, 'C2', `${env.k.exits.length} returns to user mode with no user task`);
+    },
+  },
+  {
+    id: 'kthread.execve-to-user',
+    group: 'kthread',
+    contracts: ['C1', 'C2'],
+    title: 'kernel_execve() returns 0 normally; fn returns and the trampoline takes the task to user mode with only pt_regs on the stack',
+    programs: (d) => ({
+      '/init': prog('/init', [store('ret', 'ret0'), store(d.registers.sp, 'sp0'), sys('getpid'), store('ret', 'pid'), ...exit(0)]),
+    }),
+    check(env) {
+      const init = env.state.initResult as bigint | undefined;
+      env.observed.kernelExecve = init === undefined ? 'not called' : hex(init);
+      expect(init === 0n, 'C2', `kernel_execve("/init") returned ${hex(init)}`);
+      const first = env.k.exits.find((e) => e.pid === 1);
+      expect(first, 'C2', 'the task never returned to user mode after kernel_execve');
+      env.observed.spDelta = Number(first.spDelta);
+      expect(first.spDelta === 0n, 'C2', `at the first return to user the kernel stack holds ${first.spDelta} bytes besides pt_regs`);
+      expect(first.pc === env.images['/init']!.entry, 'C2', `user mode starts at ${hex(first.pc)}, not the image entry ${hex(env.images['/init']!.entry)}`);
+      const ret0 = slot(env, 1, 'ret0');
+      env.observed.ret = ret0 === undefined ? undefined : Number(ret0);
+      expect(ret0 === 0n, 'C2', `the return register at the first user instruction is ${hex(ret0)}, expected 0`);
+      expect(slot(env, 1, 'sp0') === BigInt.asIntN(64, env.d.memory.user + USER_STACK_TOP), 'C2', `user sp at entry ${hex(slot(env, 1, 'sp0'))}`);
+      expect(slot(env, 1, 'pid') === 1n, 'C2', `getpid from the exec'd task returned ${hex(slot(env, 1, 'pid'))}`);
+    },
+  },
+  {
+    id: 'kthread.execve-fails',
+    group: 'kthread',
+    contracts: ['C2'],
+    title: 'a failed kernel_execve returns -ENOENT to the kthread, which never reaches user mode',
+    kfns: {
+      *tryExec(k: Kernel): CGen {
+        const r = k.kernelExecve('/no/such/file');
+        (k as unknown as { execResult: bigint }).execResult = r;
+        yield* k.doExit(1 << 8);
+        return 0n;
+      },
+    },
+    init: { fn: 'tryExec' },
+    check(env) {
+      const r = (env.k as unknown as { execResult?: bigint }).execResult;
+      env.observed.ret = r === undefined ? undefined : Number(r);
+      expect(r === -2n, 'C2', `kernel_execve of a missing file returned ${hex(r)}, expected -ENOENT`);
+      expect(!userRan(env, 1), 'C2', 'the kthread reached user mode after a failed exec');
+    },
+  },
+  {
+    id: 'fork.child-returns-zero',
+    group: 'fork',
+    contracts: ['C3'],
+    title: 'fork: the child sees 0, the parent the child pid',
+    programs: (d) => ({
+      '/init': prog('/init', [
+        forkOp(d),
+        store('ret', 'r'),
+        { op: 'beqz', reg: 'ret', label: 'child' },
+        sys('wait4', -1, 0, 0, 0),
+        ...exit(0),
+        label('child'),
+        ...exit(0),
+      ]),
+    }),
+    check(env) {
+      const parent = pidOf(env);
+      const kids = env.k.tasks.filter((t) => t.parent?.pid === parent).map((t) => t.pid);
+      expect(kids.length === 1, 'C3', `fork made ${kids.length} children`);
+      const child = kids[0]!;
+      const pr = slot(env, parent, 'r');
+      const cr = slot(env, child, 'r');
+      env.observed.ret = { parent: Number(pr), child: Number(cr) };
+      expect(pr === BigInt(child), 'C3', `parent got ${hex(pr)} from fork, child pid is ${child}`);
+      expect(cr === 0n, 'C3', `the child got ${hex(cr)} from fork, expected 0`);
+      expect(env.k.trace.includes(`${child}:schedule_tail`), 'C3', 'the child did not start in ret_from_fork/schedule_tail');
+    },
+  },
+  {
+    id: 'fork.callee-saved-copied',
+    group: 'fork',
+    contracts: ['C3'],
+    title: 'fork: parent and child see identical registers apart from the return value',
+    programs: (d) => ({
+      '/init': prog('/init', [
+        { op: 'fillRegs', seed: 0x1100n },
+        forkOp(d),
+        { op: 'storeRegs', prefix: 'after' },
+        { op: 'beqz', reg: 'ret', label: 'child' },
+        sys('wait4', -1, 0, 0, 0),
+        ...exit(0),
+        label('child'),
+        ...exit(0),
+      ]),
+    }),
+    check(env) {
+      const d = env.d;
+      const parent = pidOf(env);
+      const child = env.k.tasks.find((t) => t.parent?.pid === parent)?.pid;
+      expect(child !== undefined, 'C3', 'fork made no child');
+      const skip = new Set([d.registers.ret, d.registers.nr, ...(d.registers.args.slice(0, 5)), ...(d.syscall.clobbers ?? [])]);
+      const regs = comparableRegs(d);
+      const diffs: string[] = [];
+      regs.forEach((r, i) => {
+        const p = slot(env, parent, `after.${r}`);
+        const c = slot(env, child, `after.${r}`);
+        if (p !== c) diffs.push(`${r}: parent ${hex(p)} child ${hex(c)}`);
+        else if (!skip.has(r) && p !== BigInt.asIntN(64, fillValue(0x1100n, i))) diffs.push(`${r}: ${hex(p)} after fork, ${hex(fillValue(0x1100n, i))} before`);
+      });
+      const retDiff = diffs.filter((x) => x.startsWith(`${d.registers.ret}:`));
+      const others = diffs.filter((x) => !x.startsWith(`${d.registers.ret}:`));
+      env.observed.registersCompared = regs.length;
+      expect(others.length === 0, 'C3', `registers differ: ${others.join('; ')}`);
+      expect(retDiff.length === 1, 'C3', 'parent and child returned the same value');
+    },
+  },
+  {
+    id: 'fork.clone-newsp-tls',
+    group: 'fork',
+    contracts: ['C3'],
+    title: 'clone(CLONE_VM|CLONE_SETTLS, newsp, tls): the child runs on the new stack with the new thread pointer',
+    unsupported: (d) => (d.registers.tls ? undefined : 'arch.json names no TLS register (registers.tls)'),
+    programs: (d) => {
+      const args: Array<bigint | number | { data: string }> = [0x100 | 0x80000 | 17, { data: 'cstack_top' }, 0, 0, 0];
+      args[d.syscall.cloneTlsArg ?? 3] = 0x7e57_0000n;
+      return {
+        '/init': prog(
+          '/init',
+          [
+            { op: 'syscall', name: 'clone', args },
+            { op: 'beqz', reg: 'ret', label: 'child' },
+            store('ret', 'r'),
+            sys('wait4', -1, 0, 0, 0),
+            ...exit(0),
+            label('child'),
+            store(d.registers.sp, 'csp'),
+            ...exit(0),
+          ],
+          { cstack: new Array<bigint>(64).fill(0n), cstack_top: [0n] },
+        ),
+      };
+    },
+    setup(env) {
+      env.k.onSyscall = (name, t) => {
+        if (name === 'exit' && t.pid !== 1) env.state.childTls = env.k.m.reg(env.d.registers.tls!);
+      };
+    },
+    check(env) {
+      const parent = pidOf(env);
+      const child = env.k.tasks.find((t) => t.parent?.pid === parent)?.pid;
+      expect(child !== undefined, 'C3', 'clone made no child');
+      const exitEntry = entries(env, 'exit', child)[0];
+      expect(exitEntry, 'C3', 'the child never ran');
+      const want = env.images['/init']!.data.get('cstack_top')!;
+      const csp = slot(env, child, 'csp');
+      env.observed.childSp = hex(csp);
+      expect(csp === BigInt.asIntN(64, want), 'C3', `child sp ${hex(csp)}, clone asked for ${hex(want)}`);
+      const tls = env.state.childTls as bigint | undefined;
+      env.observed.childTls = hex(tls);
+      expect(tls === 0x7e57_0000n, 'C3', `child ${env.d.registers.tls} = ${hex(tls)}, clone asked for 0x7e570000`);
+      expect(slot(env, parent, 'r') === BigInt(child), 'C3', `parent got ${hex(slot(env, parent, 'r'))}`);
+    },
+  },
+  {
+    id: 'fork.vfork',
+    group: 'fork',
+    contracts: ['C3'],
+    title: 'vfork: the child borrows the parent\'s memory; the parent sleeps until the child exits',
+    programs: (d) => ({
+      '/init': prog('/init', [
+        set('callee0', 0),
+        store('callee0', 'shared'),
+        vforkOp(d),
+        store('ret', 'r'),
+        { op: 'beqz', reg: 'ret', label: 'child' },
+        { op: 'load', reg: 'callee0', slot: 'shared' },
+        store('callee0', 'seen'),
+        sys('wait4', -1, 0, 0, 0),
+        ...exit(0),
+        label('child'),
+        set('callee0', 0x5eed),
+        store('callee0', 'shared'),
+        ...exit(0),
+      ]),
+    }),
+    check(env) {
+      const parent = pidOf(env);
+      const child = env.k.tasks.find((t) => t.parent?.pid === parent)?.pid;
+      expect(child !== undefined, 'C3', 'vfork made no child');
+      const seen = slot(env, parent, 'seen');
+      env.observed.seen = hex(seen);
+      expect(slot(env, parent, 'r') === BigInt(child), 'C3', `parent got ${hex(slot(env, parent, 'r'))} from vfork`);
+      expect(seen === 0x5eedn, 'C3', `after vfork the parent read ${hex(seen)}, the child wrote 0x5eed into the shared memory`);
+      const tr = env.k.trace;
+      const childExit = tr.indexOf(`${child}:exit 0`);
+      const parentNext = tr.findIndex((l, i) => i > tr.indexOf(`${parent}:fork ${child}`) && l === `${parent}:sys_wait4`);
+      expect(childExit >= 0 && parentNext > childExit, 'C3', 'the parent ran again before the vfork child exited');
+    },
+  },
+  {
+    id: 'fork.idle-zero-regs',
+    group: 'fork',
+    contracts: ['C3'],
+    title: 'fork_idle: copy_thread with zero-filled regs; the idle task is never woken in ret_from_fork',
+    programs: simpleInit,
+    setup(env) {
+      const idle = env.k.forkIdle();
+      env.state.idle = idle.pid;
+      env.state.idleRegs = env.k.taskPtRegs(idle).snapshot();
+    },
+    check(env) {
+      const pid = env.state.idle as number;
+      const regs = env.state.idleRegs as Record<string, bigint>;
+      const nonzero = Object.entries(regs).filter(([, v]) => v !== 0n).map(([n, v]) => `${n}=${hex(v)}`);
+      expect(nonzero.length === 0, 'C3', `fork_idle left non-zero pt_regs: ${nonzero.join(', ')}`);
+      expect(!env.k.trace.includes(`${pid}:schedule_tail`), 'C3', 'the idle task was woken in ret_from_fork');
+      expect(slot(env, pidOf(env), 'pid') === BigInt(pidOf(env)), 'C3', 'the system did not run normally beside the extra idle task');
+    },
+  },
+  {
+    id: 'execve.from-user',
+    group: 'execve',
+    contracts: ['C2', 'C3'],
+    title: 'execve from user mode: the new image starts with fresh registers; the old one never resumes',
+    programs: (d) => ({
+      '/init': prog(
+        '/init',
+        [{ op: 'fillRegs', seed: 0x2200n }, sys('execve', { data: 'path' }, 0, 0), set('callee0', 1), store('callee0', 'bad'), ...exit(1)],
+        { path: strWords('/bin/next', d) },
+      ),
+      '/bin/next': prog('/bin/next', [store('ret', 'ret0'), store(d.registers.sp, 'sp0'), { op: 'storeRegs', prefix: 'start' }, ...exit(0)]),
+    }),
+    check(env) {
+      const pid = pidOf(env);
+      expect(pidOf(env, '/bin/next') === pid, 'C3', 'the exec\'d image runs in another task');
+      const t = env.k.task(pid)!;
+      expect(t.exitCode === 0, 'C3', `exit code ${t.exitCode >> 8}: the old image resumed after a successful execve`);
+      const ret0 = slot(env, pid, 'ret0', '/bin/next');
+      env.observed.ret = ret0 === undefined ? undefined : Number(ret0);
+      expect(ret0 === 0n, 'C3', `return register at the new entry is ${hex(ret0)}`);
+      const sp0 = slot(env, pid, 'sp0', '/bin/next');
+      expect(sp0 === BigInt.asIntN(64, env.d.memory.user + USER_STACK_TOP), 'C3', `new sp ${hex(sp0)}`);
+      const stale = comparableRegs(env.d).filter((r, i) => slot(env, pid, `start.${r}`, '/bin/next') === fillValue(0x2200n, i));
+      expect(stale.length === 0, 'C3', `registers kept their pre-exec values: ${stale.join(', ')}`);
+    },
+  },
+  {
+    id: 'regs.current-pt-regs',
+    group: 'regs',
+    contracts: ['C4'],
+    title: 'current_pt_regs() == task_pt_regs(current) in a syscall and holds the user registers',
+    programs: () => ({ '/init': prog('/init', [{ op: 'fillRegs', seed: 0x3300n }, sys('sched_yield'), ...exit(0)]) }),
+    setup(env) {
+      env.k.onSyscall = (name) => {
+        if (name !== 'sched_yield') return;
+        const k = env.k;
+        const regs = k.currentPtRegs();
+        env.state.base = regs.base;
+        env.state.task = k.taskPtRegs(k.current()).base;
+        env.state.top = k.current().stackTop;
+        env.state.snap = Object.fromEntries(comparableRegs(env.d).map((r) => [r, regs.get(r)]));
+      };
+    },
+    check(env) {
+      expect(env.state.base !== undefined, 'C4', 'sched_yield never ran');
+      expect(env.state.base === env.state.task, 'C4', `current_pt_regs() ${hex(env.state.base as bigint)} != task_pt_regs(current) ${hex(env.state.task as bigint)}`);
+      expect((env.state.top as bigint) - (env.state.base as bigint) === BigInt(env.d.ptRegs.size), 'C4', 'pt_regs are not at the top of the kernel stack');
+      const d = env.d;
+      const skip = new Set([d.registers.nr, d.registers.ret, ...(d.syscall.clobbers ?? [])]);
+      const snap = env.state.snap as Record<string, bigint>;
+      const bad = comparableRegs(d).flatMap((r, i) => (skip.has(r) || snap[r] === fillValue(0x3300n, i) ? [] : [`${r}=${hex(snap[r])} (user had ${hex(fillValue(0x3300n, i))})`]));
+      env.observed.registersChecked = comparableRegs(d).length - skip.size;
+      expect(bad.length === 0, 'C4', `pt_regs do not hold the user registers: ${bad.join(', ')}`);
+    },
+  },
+];

@@ -1,0 +1,161 @@
+// asm -> TypeScript calls through stub addresses, and TypeScript -> asm calls back.
+//
+// Each C function callable from asm has a stub address; a code hook on the stub page turns a
+// `call`/`bl` to it into a TypeScript call with the arguments read per the arch's C calling
+// convention. C functions are generators: `yield guestCall(fn, args)` calls guest code (only
+// switch_to in practice) and resumes with its return value. A suspended C frame belongs to the
+// task that was running when it called out, exactly like a C frame on that task's kernel stack.
+
+import type { Machine } from '../machine/machine.ts';
+
+export interface GuestCall {
+  call: bigint;
+  args: bigint[];
+}
+
+export type CGen = Generator<GuestCall, bigint | number | void, bigint>;
+export type CFunction = (...args: bigint[]) => CGen | bigint | number | void;
+
+export function* guestCall(call: bigint, args: bigint[]): Generator<GuestCall, bigint, bigint> {
+  return yield { call, args };
+}
+
+export interface CallingConvention {
+  args: string[];
+  ret: string;
+  /** "stack" (x86: the return address is at [sp]) or the link register name ("x30"). */
+  returnAddress: string;
+  sp: string;
+  pc: string;
+  wordSize: number;
+}
+
+interface Frame {
+  name: string;
+  gen: CGen;
+  retAddr: bigint;
+}
+
+export class Bridge {
+  private readonly stubs = new Map<bigint, { name: string; fn: CFunction }>();
+  private readonly byName = new Map<string, bigint>();
+  private next: bigint;
+  /** Where guest calls made from TypeScript return to. */
+  readonly retStub: bigint;
+  /** Suspended C frames per task key (task_struct address). */
+  private readonly frames = new Map<bigint, Frame[]>();
+  /** Name of the C function running now, for error messages. */
+  running: string | undefined;
+
+  constructor(
+    private readonly m: Machine,
+    private readonly cc: CallingConvention,
+    readonly base: bigint,
+    readonly size: number,
+    private readonly currentKey: () => bigint,
+  ) {
+    this.retStub = base;
+    this.next = base + 16n;
+  }
+
+  register(name: string, fn: CFunction): bigint {
+    const existing = this.byName.get(name);
+    if (existing !== undefined) {
+      this.stubs.set(existing, { name, fn });
+      return existing;
+    }
+    if (this.next >= this.base + BigInt(this.size)) throw new Error(`stub page full registering ${name}`);
+    const addr = this.next;
+    this.next += 16n;
+    this.stubs.set(addr, { name, fn });
+    this.byName.set(name, addr);
+    return addr;
+  }
+
+  addr(name: string): bigint {
+    const a = this.byName.get(name);
+    if (a === undefined) throw new Error(`no C function "${name}" registered`);
+    return a;
+  }
+
+  names(): Map<string, bigint> {
+    return new Map(this.byName);
+  }
+
+  install(): void {
+    this.m.hookCode(this.base, this.base + BigInt(this.size) - 1n, (addr) => this.onStub(addr));
+  }
+
+  /** Frames still suspended (a task blocked in schedule()). */
+  pendingFrames(key: bigint): number {
+    return this.frames.get(key)?.length ?? 0;
+  }
+
+  dropFrames(key: bigint): void {
+    this.frames.delete(key);
+  }
+
+  private onStub(addr: bigint): void {
+    if (addr === this.retStub) {
+      const key = this.currentKey();
+      const stack = this.frames.get(key);
+      const frame = stack?.pop();
+      if (!frame) throw new Error(`guest returned to the C return stub but task 0x${key.toString(16)} has no suspended C frame`);
+      this.step(frame, this.m.reg(this.cc.ret));
+      return;
+    }
+    const stub = this.stubs.get(addr);
+    if (!stub) throw new Error(`guest jumped into the stub page at 0x${addr.toString(16)}, where no C function lives`);
+    const args = this.cc.args.map((r) => this.m.reg(r));
+    const retAddr =
+      this.cc.returnAddress === 'stack'
+        ? this.m.readUint(this.m.reg(this.cc.sp), this.cc.wordSize)
+        : this.m.reg(this.cc.returnAddress);
+    this.running = stub.name;
+    const out = stub.fn(...args);
+    if (out !== null && typeof out === 'object' && typeof (out as CGen).next === 'function') {
+      this.step({ name: stub.name, gen: out as CGen, retAddr }, 0n);
+    } else {
+      this.finish(retAddr, out as bigint | number | void);
+    }
+  }
+
+  private step(frame: Frame, value: bigint): void {
+    this.running = frame.name;
+    // the frame belongs to the task running it now; schedule() changes `current` before it yields
+    const key = this.currentKey();
+    const r = frame.gen.next(value);
+    if (r.done) {
+      this.finish(frame.retAddr, r.value);
+      return;
+    }
+    const call = r.value;
+    let stack = this.frames.get(key);
+    if (!stack) this.frames.set(key, (stack = []));
+    stack.push(frame);
+    call.args.forEach((v, i) => this.m.setReg(this.cc.args[i]!, BigInt.asUintN(64, v)));
+    if (this.cc.returnAddress === 'stack') {
+      const sp = this.m.reg(this.cc.sp) - BigInt(this.cc.wordSize);
+      this.m.writeUint(sp, this.cc.wordSize, this.retStub);
+      this.m.setReg(this.cc.sp, sp);
+    } else {
+      this.m.setReg(this.cc.returnAddress, this.retStub);
+    }
+    this.m.setReg(this.cc.pc, call.call);
+  }
+
+  /** Return from a C function to its asm caller. */
+  private finish(retAddr: bigint, value: bigint | number | void): void {
+    this.running = undefined;
+    if (this.halted) return;
+    const v = value === undefined ? 0n : BigInt(value);
+    this.m.setReg(this.cc.ret, BigInt.asUintN(64, v));
+    if (this.cc.returnAddress === 'stack') {
+      this.m.setReg(this.cc.sp, this.m.reg(this.cc.sp) + BigInt(this.cc.wordSize));
+    }
+    this.m.setReg(this.cc.pc, retAddr);
+  }
+
+  /** Set when the kernel stops the machine from inside a C function: nothing returns any more. */
+  halted = false;
+}

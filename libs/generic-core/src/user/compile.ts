@@ -1,0 +1,203 @@
+// User programs: written once as arch-neutral ops, compiled per arch from that arch's
+// Handlebars partials (src/user.hbs) and assembled with the arch's assembler.
+
+import Handlebars from 'handlebars';
+import type { Assembler } from '../asm/assembler.ts';
+import type { ArchDescriptor } from '../contracts/descriptor.ts';
+import type { PortC } from '../contracts/port.ts';
+import { USER_DATA, USER_RESULTS } from '../kernel/kernel.ts';
+
+/** A value: a number, a label of the program, a results slot's address, or a data address. */
+export type Val = bigint | number | { label: string } | { slot: string } | { data: string };
+
+/** Register roles, resolved per arch: ret, nr, arg0..5, callee0..n, or a machine register name. */
+export type Reg = string;
+
+export type Op =
+  | { op: 'label'; name: string }
+  | { op: 'syscall'; name: string; args?: Val[] }
+  | { op: 'set'; reg: Reg; value: Val }
+  | { op: 'store'; reg: Reg; slot: string }
+  | { op: 'load'; reg: Reg; slot: string }
+  | { op: 'inc'; slot: string }
+  | { op: 'beqz'; reg: Reg; label: string }
+  | { op: 'bnez'; reg: Reg; label: string }
+  | { op: 'jmp'; label: string }
+  | { op: 'ret' }
+  | { op: 'nop' }
+  | { op: 'ctxStore'; reg: Reg; value: Val }
+  | { op: 'fillRegs'; seed: bigint; keepLink?: boolean }
+  | { op: 'storeRegs'; prefix: string };
+
+export interface UserProgram {
+  name: string;
+  ops: Op[];
+  /** words of initial data, by name (placed in the data page) */
+  data?: Record<string, bigint[]>;
+  entry?: string;
+}
+
+export interface UserImage {
+  base: bigint;
+  entry: bigint;
+  bytes: Uint8Array;
+  symbols: Map<string, bigint>;
+  /** results slot name -> index (8-byte slots from the results page) */
+  slots: Map<string, number>;
+  /** storeRegs prefix -> the registers stored, in slot order */
+  regSets: Map<string, string[]>;
+  data: Map<string, bigint>;
+  /** initial data words by address */
+  dataInit: Array<[bigint, bigint[]]>;
+  source: string;
+}
+
+export interface CompileContext {
+  desc: ArchDescriptor;
+  templates: { file: string; text: string };
+  portC: PortC;
+  assembler: Assembler;
+}
+
+/** Registers a scenario may fill and compare: user GPRs minus sp, pc and template scratch. */
+export function comparableRegs(desc: ArchDescriptor): string[] {
+  const scratch = new Set((desc.registers as { scratch?: string[] }).scratch ?? []);
+  return desc.registers.user.filter((r) => r !== desc.registers.sp && r !== desc.registers.pc && !scratch.has(r));
+}
+
+export function resolveReg(desc: ArchDescriptor, reg: Reg): string {
+  const r = desc.registers;
+  if (reg === 'ret') return r.ret;
+  if (reg === 'nr') return r.nr;
+  let m = /^arg(\d)$/.exec(reg);
+  if (m) return r.args[Number(m[1])]!;
+  m = /^callee(\d+)$/.exec(reg);
+  if (m) {
+    const c = r.calleeSaved[Number(m[1])];
+    if (!c) throw new Error(`${desc.name} has no callee-saved register #${m[1]}`);
+    return c;
+  }
+  return reg;
+}
+
+/** Value a filled register gets: distinct per register, recognisable, fits in 32 bits. */
+export function fillValue(seed: bigint, i: number): bigint {
+  return seed + BigInt(i) * 0x01010101n;
+}
+
+const cache = new WeakMap<object, Map<string, HandlebarsTemplateDelegate>>();
+
+function partial(ctx: CompileContext, name: string): HandlebarsTemplateDelegate {
+  let m = cache.get(ctx.templates);
+  if (!m) cache.set(ctx.templates, (m = new Map()));
+  let t = m.get(name);
+  if (!t) {
+    if (!new RegExp(`{{#\\*inline\\s+"${name}"`).test(ctx.templates.text)) {
+      throw new Error(`${ctx.templates.file}: no partial "${name}" (expected {{#*inline "${name}"}}...{{/inline}})`);
+    }
+    t = Handlebars.compile(`${ctx.templates.text}{{> ${name}}}`, { noEscape: true, strict: true });
+    m.set(name, t);
+  }
+  return t;
+}
+
+/**
+ * `textOffset`: where in the user region the code goes. Give every program of a run its own
+ * offset: the emulator keeps translated code per address, and an exec that put other code
+ * at an address already translated would run the stale translation.
+ */
+export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffset = 0n): UserImage {
+  const { desc } = ctx;
+  const base = desc.memory.user;
+  if (textOffset + 0x2000n > USER_RESULTS) throw new Error(`${prog.name}: text offset 0x${textOffset.toString(16)} runs into the results page`);
+  const slots = new Map<string, number>();
+  const regSets = new Map<string, string[]>();
+  const data = new Map<string, bigint>();
+  let dataOff = 0n;
+  for (const [name, words] of Object.entries(prog.data ?? {})) {
+    data.set(name, base + USER_DATA + dataOff);
+    dataOff += BigInt(words.length * 8);
+  }
+  const slotAddr = (s: string): bigint => {
+    let i = slots.get(s);
+    if (i === undefined) slots.set(s, (i = slots.size));
+    if (i >= 512) throw new Error(`${prog.name}: too many result slots`);
+    return base + USER_RESULTS + BigInt(i * 8);
+  };
+  const val = (v: Val): string => {
+    if (typeof v === 'bigint' || typeof v === 'number') {
+      const b = BigInt.asUintN(desc.wordSize * 8, BigInt(v));
+      return `0x${b.toString(16)}`;
+    }
+    if ('label' in v) return v.label;
+    if ('slot' in v) return `0x${slotAddr(v.slot).toString(16)}`;
+    const d = data.get(v.data);
+    if (d === undefined) throw new Error(`${prog.name}: no data "${v.data}"`);
+    return `0x${d.toString(16)}`;
+  };
+  const render = (name: string, c: Record<string, unknown>) => partial(ctx, name)(c).trimEnd();
+  const out: string[] = [];
+  for (const op of prog.ops) {
+    switch (op.op) {
+      case 'label':
+        out.push(`${op.name}:`);
+        break;
+      case 'syscall': {
+        const nr = desc.syscall.numbers[op.name];
+        if (nr === undefined) throw new Error(`${prog.name}: ${desc.name} has no syscall "${op.name}"`);
+        (op.args ?? []).forEach((a, i) => out.push(render('set_reg', { reg: desc.registers.args[i], value: val(a) })));
+        out.push(render('set_reg', { reg: desc.registers.nr, value: `0x${nr.toString(16)}` }));
+        out.push(render('trap', {}));
+        break;
+      }
+      case 'set':
+        out.push(render('set_reg', { reg: resolveReg(desc, op.reg), value: val(op.value) }));
+        break;
+      case 'store': {
+        const reg = resolveReg(desc, op.reg);
+        out.push(render('store', { reg, addr: val({ slot: op.slot }), isSp: reg === desc.registers.sp }));
+        break;
+      }
+      case 'load':
+        out.push(render('load', { reg: resolveReg(desc, op.reg), addr: val({ slot: op.slot }) }));
+        break;
+      case 'inc':
+        out.push(render('inc', { addr: val({ slot: op.slot }) }));
+        break;
+      case 'beqz':
+      case 'bnez':
+        out.push(render(op.op, { reg: resolveReg(desc, op.reg), label: op.label }));
+        break;
+      case 'jmp':
+        out.push(render('jmp', { label: op.label }));
+        break;
+      case 'ret':
+      case 'nop':
+        out.push(render(op.op, {}));
+        break;
+      case 'ctxStore':
+        out.push(render('ctx_store', { offset: ctx.portC.ucontextRegOffset(resolveReg(desc, op.reg)), value: val(op.value) }));
+        break;
+      case 'fillRegs':
+        // keepLink: inside a function (a signal handler) the link register holds the way back
+        comparableRegs(desc).forEach((r, i) => {
+          if (op.keepLink && r === desc.callingConvention.returnAddress) return;
+          out.push(render('set_reg', { reg: r, value: val(fillValue(op.seed, i)) }));
+        });
+        break;
+      case 'storeRegs': {
+        const regs = comparableRegs(desc);
+        regSets.set(op.prefix, regs);
+        regs.forEach((r) => out.push(render('store', { reg: r, addr: val({ slot: `${op.prefix}.${r}` }), isSp: false })));
+        break;
+      }
+    }
+  }
+  const source = out.join('\n') + '\n';
+  const text = base + textOffset;
+  const res = ctx.assembler.assemble({ file: `${prog.name} (user program from ${ctx.templates.file})`, text: source }, { base: text });
+  if (res.bytes.length > 0x2000) throw new Error(`${prog.name}: ${res.bytes.length} bytes of code, over the 8 KiB a program may use`);
+  const entry = res.symbols.get(prog.entry ?? '_start') ?? text;
+  const dataInit: Array<[bigint, bigint[]]> = Object.entries(prog.data ?? {}).map(([n, words]) => [data.get(n)!, words]);
+  return { base: text, entry, bytes: res.bytes, symbols: res.symbols, slots, regSets, data, dataInit, source };
+}
