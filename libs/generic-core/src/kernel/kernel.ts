@@ -123,6 +123,8 @@ export class Kernel implements KernelApi {
   private readonly tif: Record<string, bigint> = {};
   private readonly workMask: bigint;
   private readonly syscallWorkMask: bigint;
+  /** set by do_signal when it rewound the frame for a restart on this return path */
+  private restartDecided = false;
   /** simulated time, ns; advanced by world events */
   clock = 0n;
   inputQueue: Uint8Array[] = [];
@@ -692,6 +694,7 @@ export class Kernel implements KernelApi {
           restart = retval === -E.ERESTART_RESTARTBLOCK ? -1 : 1;
           R.restoreOrigArg(regs);
           regs.pc = restartAddr;
+          this.restartDecided = true;
           break;
       }
       R.forgetSyscall(regs);
@@ -743,6 +746,7 @@ export class Kernel implements KernelApi {
     if (this.m.irqsEnabled()) this.bug('C5', 'do_work_pending was entered with interrupts enabled');
     this.trace.push(`${this.cur.pid}:do_work_pending 0x${flags.toString(16)}`);
     let passes = 0;
+    this.restartDecided = false;
     do {
       if (++passes > 32) {
         const stuck = Object.entries(this.tif).filter(([, b]) => flags & b & this.workMask).map(([n]) => `TIF_${n}`);
@@ -753,6 +757,10 @@ export class Kernel implements KernelApi {
       } else {
         this.m.setIrqsEnabled(true);
         if (this.hasTif('SIGPENDING') && flags & this.tifBit('SIGPENDING')) {
+          const nr = this.port.c.restart.syscallNr(regs);
+          if (this.restartDecided && syscall && nr !== -1n) {
+            this.bug('C6', `a second signal on the same return path finds the frame still marked as in syscall ${nr} after a restart was decided: it could be restarted twice (forget_syscall() must consume it)`);
+          }
           const restart = yield* this.doSignal(regs, syscall !== 0n);
           if (restart) return BigInt(restart);
         } else {
