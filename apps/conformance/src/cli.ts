@@ -399,7 +399,7 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
           r = { ...base, killedBy: [], survived: false, error: errMessage(e), ms: Math.round(performance.now() - t) };
         }
         results.push(r);
-        progress.line(`${a.arch} ${m.id} ${mutantCell(r)} ${fmtMs(r.ms ?? 0)}`, r.survived || r.error !== undefined);
+        progress.line(`${a.arch} ${m.id} ${mutantCell(r, ids.length)} ${fmtMs(r.ms ?? 0)}`, r.survived || r.error !== undefined);
       }
     }
   } finally {
@@ -407,7 +407,7 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
   }
   const report: MutantsReport = { mutants: results, summary: mutantsSummary(results) };
   if (typeof p.opts['json'] === 'string') writeJsonFile(resolve(io.cwd, p.opts['json']), report);
-  io.stdout(renderMutants(report));
+  io.stdout(renderMutants(report, ids.length));
   return report.summary.survived > 0 || report.summary.errors > 0 ? 1 : 0;
 }
 

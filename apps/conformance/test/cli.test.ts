@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type CliIO, globToRegExp, main, parseArgs, UsageError } from '../src/cli.ts';
 import { renderJUnit, xmlAttr, xmlText } from '../src/report/junit.ts';
 import { buildReport, toJson } from '../src/report/json.ts';
+import { mutantCell } from '../src/report/mutants.ts';
 import type { ArchInfo, ArchReport, Report, Runner, ScenarioInfo, ScenarioReport, Status } from '../src/types.ts';
 
 // ------------------------------------------------------------------ fake runner
@@ -336,6 +337,15 @@ describe('archkit mutants', () => {
 });
 
 describe('reporters', () => {
+  it('long killer lists are abbreviated in the table, never in the JSON', () => {
+    const base = { arch: 'a', mutant: 'm', contract: 'C1', description: '', survived: false };
+    const ids = ['s.1', 's.2', 's.3', 's.4', 's.5', 's.6'];
+    expect(mutantCell({ ...base, killedBy: ids.slice(0, 4) }, 6)).toBe('killed by s.1, s.2, s.3, s.4');
+    expect(mutantCell({ ...base, killedBy: ids.slice(0, 5) }, 6)).toBe('killed by s.1, s.2, s.3 and 2 more');
+    expect(mutantCell({ ...base, killedBy: ids }, 6)).toBe('killed by all 6 scenarios');
+    expect(mutantCell({ ...base, killedBy: [], survived: true }, 6)).toBe('SURVIVED');
+  });
+
   it('xml escaping', () => {
     expect(xmlText('a<b>&c')).toBe('a&lt;b&gt;&amp;c');
     expect(xmlAttr('"\'\n\t')).toBe('&quot;&apos;&#10;&#9;');

@@ -28,9 +28,21 @@ export function mutantsSummary(results: MutantResult[]): MutantsReport['summary'
   };
 }
 
-export function mutantCell(r: MutantResult): string {
+/** How many killer ids a table cell names before it abbreviates (the JSON always lists all). */
+export const MAX_KILLERS_SHOWN = 4;
+
+/**
+ * `killed by a, b` / `SURVIVED` / `ERROR`; long killer lists are abbreviated
+ * (`killed by a, b, c and 26 more`, or `killed by all 32 scenarios` when `ran` is given).
+ */
+export function mutantCell(r: MutantResult, ran?: number): string {
   if (r.error !== undefined) return 'ERROR (see below)';
-  return r.survived ? 'SURVIVED' : `killed by ${r.killedBy.join(', ')}`;
+  if (r.survived) return 'SURVIVED';
+  const k = r.killedBy;
+  if (ran !== undefined && ran > MAX_KILLERS_SHOWN && k.length === ran) return `killed by all ${ran} scenarios`;
+  if (k.length <= MAX_KILLERS_SHOWN) return `killed by ${k.join(', ')}`;
+  const shown = MAX_KILLERS_SHOWN - 1;
+  return `killed by ${k.slice(0, shown).join(', ')} and ${k.length - shown} more`;
 }
 
 /** `N killed, N survived` */
@@ -39,13 +51,13 @@ export function mutantsSummaryLine(s: MutantsReport['summary']): string {
 }
 
 /** Rows grouped by mutant id (so the same bug on several arches sits together), then the errors. */
-export function renderMutants(report: MutantsReport): string {
+export function renderMutants(report: MutantsReport, ran?: number): string {
   const order: string[] = [];
   for (const r of report.mutants) if (!order.includes(r.mutant)) order.push(r.mutant);
   const sorted = order.flatMap((id) => report.mutants.filter((r) => r.mutant === id));
   let out = renderTable(
     ['mutant', 'arch', 'contract', 'result'],
-    sorted.map((r) => [r.mutant, r.arch, r.contract, mutantCell(r)]),
+    sorted.map((r) => [r.mutant, r.arch, r.contract, mutantCell(r, ran)]),
   );
   const survivors = sorted.filter((r) => !r.error && r.survived);
   if (survivors.length) {
