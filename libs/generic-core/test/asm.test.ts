@@ -254,7 +254,7 @@ describe('keystone backend: errors carry file:line', () => {
   const file = 'libs/arch-test/src/entry.S';
 
   it('a bad line in the middle of a file (x86)', () => {
-    const lines = ['entry:', '  swapgs', '  mov qword ptr gs:[riz*1 + 16], rsp', '  push rax', '  mov rax, qword ptr [rbx+ 8', '  movq rbx, rcx, rdx', '  pop rax', '  jmp entry'];
+    const lines = ['entry:', '  swapgs', '  mov qword ptr gs:[riz*1 + 16], rsp', '  push rax', '  mov rax, qword ptr [rbx+ 8]', '  movq rbx, rcx, rdx', '  pop rax', '  jmp entry'];
     const e = asmError(() => asm(x86, lines.join('\n'), { prelude: '.equ X, 1\n.equ Y, 2\n' }));
     expect(e.file).toBe(file);
     expect(e.line).toBe(6);
@@ -289,5 +289,16 @@ describe('keystone backend: errors carry file:line', () => {
     expect(asmError(() => asm(x86, 'nop\n1: nop\n')).line).toBe(2);
     expect(asmError(() => asm(a64, 'nop\n.macro M\n nop\n')).message).toMatch(/:2: assembler error: \.macro is never closed/);
     expect(asmError(() => asm(x86, 'nop\nfoo: nop', { externs: { foo: 1n } })).line).toBe(2);
+  });
+});
+
+describe('lines keystone would silently drop or mis-encode', () => {
+  it('rejects unbalanced brackets and AT&T registers with file:line', async () => {
+    const { createKeystoneAssembler } = await import('../src/asm/keystone.ts');
+    const as = await createKeystoneAssembler('x86_64');
+    expect(() => as.assemble({ file: 'e.S', text: 'nop\nmov rax, [rbx\n' }, { base: 0x1000n })).toThrow(/e\.S:2: .*unbalanced/);
+    expect(() => as.assemble({ file: 'e.S', text: 'nop\nnop\nmovq rax, %rbx\n' }, { base: 0x1000n })).toThrow(/e\.S:3: .*AT&T/);
+    const arm = await createKeystoneAssembler('arm64');
+    expect(() => arm.assemble({ file: 'a.S', text: 'ldr x0, [x1\n' }, { base: 0x1000n })).toThrow(/a\.S:1: .*unbalanced/);
   });
 });

@@ -90,6 +90,8 @@ const X86_REG =
 
 function lintX86(stmt: string): string | undefined {
   const mnemonic = /^\s*([A-Za-z][\w.]*)/.exec(stmt)?.[1]?.toLowerCase();
+  // keystone drops an instruction with an AT&T-style %register instead of rejecting it
+  if (/%[A-Za-z]/.test(stmt)) return "AT&T register syntax ('%reg') is not accepted here: write Intel syntax (keystone silently drops such a line)";
   if (mnemonic === 'sysretq') {
     return "keystone rejects 'sysretq': write 'sysret' (keystone already emits REX.W: 48 0f 07)";
   }
@@ -407,6 +409,10 @@ function preprocess(origLines: string[], arch: KsArch, lint: boolean): Preproces
           }
         } else {
           line.heads.push(head);
+          // keystone encodes `[rbx` as something else instead of rejecting it
+          if ((body.match(/\[/g) ?? []).length !== (body.match(/\]/g) ?? []).length) {
+            throw new LineError(index, 'unbalanced [ ] in operand');
+          }
           if (lint && arch.lint && macroDepth === 0) {
             const msg = arch.lint(body);
             if (msg !== undefined) throw new LineError(index, msg);

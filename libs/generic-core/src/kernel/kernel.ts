@@ -407,6 +407,8 @@ export class Kernel implements KernelApi {
     const last = this.tasks.find((t) => t.addr === lastAddr);
     if (!last) this.bug('C1', `switch_to returned prev=0x${lastAddr.toString(16)}, which is no task_struct`);
     if (last.state === 'zombie' && last.kthread) last.state = 'dead';
+    // an exited task left its last frame in the switch_to it never returns from
+    if (last.state === 'zombie' || last.state === 'dead') this.bridge.dropFrames(last.addr);
   }
 
   /** schedule_tail(prev): the first C a newborn runs, from ret_from_fork. */
@@ -438,7 +440,14 @@ export class Kernel implements KernelApi {
 
   /** Idle loop of the boot CPU: run tasks, let the world move when all sleep, stop when nothing is left. */
   *cpuStartupEntry(): Gen<bigint> {
+    // the guest budget cannot see a loop that stays in TypeScript: bound it here
+    let idlePasses = 0;
+    let lastCount = -1;
     for (;;) {
+      const n = this.m.instructionCount();
+      idlePasses = n === lastCount ? idlePasses + 1 : 0;
+      lastCount = n;
+      if (idlePasses > 10_000) this.bug('sched', 'the idle loop went round 10000 times without any guest instruction running');
       if (this.anyRunnable()) {
         yield* this.schedule();
         continue;
