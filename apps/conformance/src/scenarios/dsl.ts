@@ -90,6 +90,29 @@ export function forkOp(d: ArchDescriptor): Op {
   return d.syscall.numbers['fork'] !== undefined ? sys('fork') : sys('clone', 17, 0, 0, 0, 0);
 }
 
+/**
+ * After a fork-like op: the child (return value 0) runs `child` and exits 0; the parent runs
+ * `parent`, reaps the child and exits 0.
+ */
+export function forkSplit(parent: Op[] = [], child: Op[] = []): Op[] {
+  return [
+    { op: 'beqz', reg: 'ret', label: 'child' },
+    ...parent,
+    sys('wait4', -1, 0, 0, 0),
+    ...exit(0),
+    label('child'),
+    ...child,
+    ...exit(0),
+  ];
+}
+
+/** The one child of `pid`, failing the contract when there is none. */
+export function childOf(env: Env, pid: number, contract: string): number {
+  const kids = env.k.tasks.filter((t) => t.parent?.pid === pid && !t.idle).map((t) => t.pid);
+  expect(kids.length >= 1, contract, `task ${pid} made no child`);
+  return kids[kids.length - 1]!;
+}
+
 export function vforkOp(d: ArchDescriptor): Op {
   return d.syscall.numbers['vfork'] !== undefined ? sys('vfork') : sys('clone', 0x4000 | 0x100 | 17, 0, 0, 0, 0);
 }

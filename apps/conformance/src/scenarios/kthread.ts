@@ -22,6 +22,8 @@ import {
   strWords,
   sys,
   vforkOp,
+  forkSplit,
+  childOf,
 } from './dsl.ts';
 
 const ARG = 0x1234_5678_9abc_def0n;
@@ -148,18 +150,14 @@ export const kthreadScenarios: ScenarioDef[] = [
       '/init': prog('/init', [
         forkOp(d),
         store('ret', 'r'),
-        { op: 'beqz', reg: 'ret', label: 'child' },
-        sys('wait4', -1, 0, 0, 0),
-        ...exit(0),
-        label('child'),
-        ...exit(0),
+        ...forkSplit(),
       ]),
     }),
     check(env) {
       const parent = pidOf(env);
       const kids = env.k.tasks.filter((t) => t.parent?.pid === parent).map((t) => t.pid);
       expect(kids.length === 1, 'C3', `fork made ${kids.length} children`);
-      const child = kids[0]!;
+      const child = childOf(env, parent, 'C3');
       const pr = slot(env, parent, 'r');
       const cr = slot(env, child, 'r');
       env.observed.ret = { parent: Number(pr), child: Number(cr) };
@@ -178,18 +176,13 @@ export const kthreadScenarios: ScenarioDef[] = [
         { op: 'fillRegs', seed: 0x1100n },
         forkOp(d),
         { op: 'storeRegs', prefix: 'after' },
-        { op: 'beqz', reg: 'ret', label: 'child' },
-        sys('wait4', -1, 0, 0, 0),
-        ...exit(0),
-        label('child'),
-        ...exit(0),
+        ...forkSplit(),
       ]),
     }),
     check(env) {
       const d = env.d;
       const parent = pidOf(env);
-      const child = env.k.tasks.find((t) => t.parent?.pid === parent)?.pid;
-      expect(child !== undefined, 'C3', 'fork made no child');
+      const child = childOf(env, parent, 'C3');
       const skip = new Set([d.registers.ret, d.registers.nr, ...(d.registers.args.slice(0, 5)), ...(d.syscall.clobbers ?? [])]);
       const regs = comparableRegs(d);
       const diffs: string[] = [];
@@ -220,13 +213,7 @@ export const kthreadScenarios: ScenarioDef[] = [
           '/init',
           [
             { op: 'syscall', name: 'clone', args },
-            { op: 'beqz', reg: 'ret', label: 'child' },
-            store('ret', 'r'),
-            sys('wait4', -1, 0, 0, 0),
-            ...exit(0),
-            label('child'),
-            store(d.registers.sp, 'csp'),
-            ...exit(0),
+            ...forkSplit([store('ret', 'r')], [store(d.registers.sp, 'csp')]),
           ],
           { cstack: new Array<bigint>(64).fill(0n), cstack_top: [0n] },
         ),
@@ -239,8 +226,7 @@ export const kthreadScenarios: ScenarioDef[] = [
     },
     check(env) {
       const parent = pidOf(env);
-      const child = env.k.tasks.find((t) => t.parent?.pid === parent)?.pid;
-      expect(child !== undefined, 'C3', 'clone made no child');
+      const child = childOf(env, parent, 'C3');
       const exitEntry = entries(env, 'exit', child)[0];
       expect(exitEntry, 'C3', 'the child never ran');
       const want = env.images['/init']!.data.get('cstack_top')!;
@@ -264,21 +250,12 @@ export const kthreadScenarios: ScenarioDef[] = [
         store('callee0', 'shared'),
         vforkOp(d),
         store('ret', 'r'),
-        { op: 'beqz', reg: 'ret', label: 'child' },
-        { op: 'load', reg: 'callee0', slot: 'shared' },
-        store('callee0', 'seen'),
-        sys('wait4', -1, 0, 0, 0),
-        ...exit(0),
-        label('child'),
-        set('callee0', 0x5eed),
-        store('callee0', 'shared'),
-        ...exit(0),
+        ...forkSplit([{ op: 'load', reg: 'callee0', slot: 'shared' }, store('callee0', 'seen')], [set('callee0', 0x5eed), store('callee0', 'shared')]),
       ]),
     }),
     check(env) {
       const parent = pidOf(env);
-      const child = env.k.tasks.find((t) => t.parent?.pid === parent)?.pid;
-      expect(child !== undefined, 'C3', 'vfork made no child');
+      const child = childOf(env, parent, 'C3');
       const seen = slot(env, parent, 'seen');
       env.observed.seen = hex(seen);
       expect(slot(env, parent, 'r') === BigInt(child), 'C3', `parent got ${hex(slot(env, parent, 'r'))} from vfork`);

@@ -11,13 +11,10 @@ import { PtRegs, type PtRegsLayout } from './ptregs.ts';
 import type { KernelApi, Mm, SigAction, Task } from './types.ts';
 import { SIG_DFL, SIG_IGN, SA_NODEFER, SA_RESETHAND, SA_RESTART } from './types.ts';
 import * as E from './errno.ts';
-import { asmOffsets } from './offsets.ts';
+import { asmOffsets, kernelLayoutConstants, perCpu, THREAD_SIZE, TI_FLAGS, TASK_STACK, TASK_THREAD } from './offsets.ts';
 import type { UserImage } from '../user/compile.ts';
 
-export const THREAD_SIZE = 0x4000n;
-export const TI_FLAGS = 0n;
-export const TASK_STACK = 8n;
-export const TASK_THREAD = 64n;
+export { THREAD_SIZE, TI_FLAGS, TASK_STACK, TASK_THREAD } from './offsets.ts';
 const TASK_STRUCT_SIZE = 0x200n;
 const MAX_TASKS = 48;
 
@@ -249,22 +246,12 @@ export class Kernel implements KernelApi {
     m.map(mem.user, Number(mem.userSize));
 
     this.registerCFunctions();
-    const pcpu = mem.kernelData;
     const sysCallTable = mem.kernelData + 0x1000n;
     const externs: Record<string, bigint> = {
       sys_call_table: sysCallTable,
       ...Object.fromEntries(this.bridge.names()),
     };
-    const consts = asmOffsets(this.desc, {
-      TI_FLAGS,
-      TASK_STACK,
-      TASK_THREAD,
-      THREAD_SIZE,
-      PCPU_CURRENT_TASK: pcpu,
-      PCPU_TOP_OF_STACK: pcpu + 8n,
-      PCPU_SCRATCH: pcpu + 16n,
-      PCPU_SCRATCH2: pcpu + 24n,
-    });
+    const consts = asmOffsets(this.desc, kernelLayoutConstants(this.desc));
     const res = this.opts.assembler.assemble(
       { ...this.port.sources.entry, prelude: consts },
       { base: mem.kernelText, externs },
@@ -305,8 +292,7 @@ export class Kernel implements KernelApi {
     this.idleTask = this.allocTask('swapper', true);
     this.idleTask.idle = true;
     this.cur = this.idleTask;
-    this.writeWord(pcpu, this.idleTask.addr);
-    this.writeWord(pcpu + 8n, this.idleTask.stackTop);
+    this.setPerCpuCurrent(this.idleTask);
   }
 
   archSymbol(key: 'retFromFork' | 'switchTo' | 'restoreUserRegs' | 'retFromKernelThread'): string {
@@ -394,13 +380,18 @@ export class Kernel implements KernelApi {
     this.trace.push(`switch ${prev.pid}->${next.pid}`);
     this.switchMm(next);
     this.port.c.switchToC(this, prev, next);
-    const pcpu = this.desc.memory.kernelData;
-    this.writeWord(pcpu, next.addr);
-    this.writeWord(pcpu + 8n, next.stackTop);
+    this.setPerCpuCurrent(next);
     this.cur = next;
     const last = yield* guestCall(this.sym(this.archSymbol('switchTo')), [prev.addr, next.addr]);
     // we are prev again; `last` is the task we came from
     this.finishTaskSwitch(last);
+  }
+
+  /** The per-cpu words entry.S reads: current_task and the top of its kernel stack. */
+  private setPerCpuCurrent(t: Task): void {
+    const pcpu = perCpu(this.desc);
+    this.writeWord(pcpu.current, t.addr);
+    this.writeWord(pcpu.topOfStack, t.stackTop);
   }
 
   private finishTaskSwitch(lastAddr: bigint): void {

@@ -19,3 +19,30 @@ export function asmOffsetConstants(desc: ArchDescriptor, extra: Record<string, b
 export function asmOffsets(desc: ArchDescriptor, extra: Record<string, bigint | number>): string {
   return asmOffsetsPrelude(asmOffsetConstants(desc, extra), desc.assembler.arch);
 }
+
+/** The task_struct / thread_info / per-cpu layout the core gives every arch (docs/porting-guide.md). */
+export const TI_FLAGS = 0n;
+export const TASK_STACK = 8n;
+export const TASK_THREAD = 64n;
+export const THREAD_SIZE = 0x4000n;
+
+/** Absolute per-cpu word addresses: current_task, top_of_stack, two scratch words. */
+export function perCpu(desc: ArchDescriptor): { current: bigint; topOfStack: bigint; scratch: bigint; scratch2: bigint } {
+  const base = desc.memory.kernelData;
+  return { current: base, topOfStack: base + 8n, scratch: base + 16n, scratch2: base + 24n };
+}
+
+/** The constants the core adds to the descriptor's own for entry.S. */
+export function kernelLayoutConstants(desc: ArchDescriptor): Record<string, bigint> {
+  const pcpu = perCpu(desc);
+  return {
+    TI_FLAGS,
+    TASK_STACK,
+    TASK_THREAD,
+    THREAD_SIZE,
+    PCPU_CURRENT_TASK: pcpu.current,
+    PCPU_TOP_OF_STACK: pcpu.topOfStack,
+    PCPU_SCRATCH: pcpu.scratch,
+    PCPU_SCRATCH2: pcpu.scratch2,
+  };
+}
