@@ -136,8 +136,6 @@ export class Kernel implements KernelApi {
     this.world = opts.world ?? { events: [] };
     this.programs = opts.programs;
     this.kfns = opts.kfns ?? {};
-    const regOf = new Map(this.desc.ptRegs.fields.map((f) => [f.name, (f as { reg?: string }).reg]));
-    void regOf;
     this.layout = {
       size: this.desc.ptRegs.size,
       fields: this.desc.ptRegs.fields as PtRegsLayout['fields'],
@@ -159,7 +157,7 @@ export class Kernel implements KernelApi {
       () => this.cur?.addr ?? 0n,
     );
     this.workHandlers = {
-      NOTIFY_RESUME: (regs) => this.resumeUserModeWork(regs),
+      NOTIFY_RESUME: () => this.count('resume_user_mode_work'),
       UPROBE: () => this.count('uprobe_notify_resume'),
       NOTIFY_SIGNAL: () => this.count('task_work_run'),
       FOREIGN_FPSTATE: () => this.count('fpsimd_restore_current_state'),
@@ -296,21 +294,26 @@ export class Kernel implements KernelApi {
   }
 
   archSymbol(key: 'retFromFork' | 'switchTo' | 'restoreUserRegs' | 'retFromKernelThread'): string {
-    const s = (this.desc as unknown as { symbols: Record<string, string> }).symbols;
-    const name = s?.[key];
+    const name = this.desc.symbols?.[key];
     if (!name) throw new Error(`${this.desc.name}: arch.json symbols.${key} is missing`);
     return name;
   }
 
   private installObservers(): void {
     const mem = this.desc.memory;
-    // every user-mode instruction, per task (the counts scenarios compare)
+    // every user-mode instruction, per task (the counts scenarios compare); the first one
+    // after each return from the kernel must run at the CPU's user privilege level (C2)
+    let checkPrivilege = false;
     this.m.hookCode(mem.user, mem.user + mem.userSize - 1n, () => {
       this.userInsns++;
       const pid = this.cur.pid;
       this.userInsnsByPid.set(pid, (this.userInsnsByPid.get(pid) ?? 0) + 1);
-      if (this.m.privilege() !== 0 && this.m.privilege() !== 3 && this.desc.emulator.arch === 'x86') {
-        this.bug('C2', `user code at 0x${this.m.reg(this.desc.registers.pc).toString(16)} runs at CPL ${this.m.privilege()}`);
+      if (checkPrivilege) {
+        checkPrivilege = false;
+        const level = this.m.privilege();
+        if (level !== this.m.userPrivilege) {
+          this.bug('C2', `user code at 0x${this.m.reg(this.desc.registers.pc).toString(16)} runs at privilege level ${level}, not the user level ${this.m.userPrivilege}`);
+        }
       }
     });
     // the last point before user registers are restored: C2 / C5 checks
@@ -319,6 +322,7 @@ export class Kernel implements KernelApi {
       const regs = this.currentPtRegs();
       const sp = this.m.reg(this.desc.registers.sp);
       this.exits.push({ pid: this.cur.pid, irqsOn: this.m.irqsEnabled(), spDelta: sp - regs.base, pc: regs.pc });
+      checkPrivilege = true;
     });
   }
 
@@ -777,11 +781,6 @@ export class Kernel implements KernelApi {
       flags = this.tiFlags(this.cur);
     } while (flags & this.workMask);
     return 0n;
-  }
-
-  private resumeUserModeWork(regs: PtRegs): void {
-    this.count('resume_user_mode_work');
-    void regs;
   }
 
   // ---------------------------------------------------------------- ptrace (C8)

@@ -82,6 +82,8 @@ export interface Machine {
   setPrivilege(level: number): void;
   /** The privilege level currently in force (x86 CPL, AArch64 EL). */
   privilege(): number;
+  /** The level user mode runs at (x86 CPL 3, AArch64 EL0). */
+  readonly userPrivilege: number;
   /** Whether maskable interrupts are enabled (x86 RFLAGS.IF, AArch64 !PSTATE.I). */
   irqsEnabled(): boolean;
   /** local_irq_enable()/local_irq_disable() done by the TypeScript "C" parts. */

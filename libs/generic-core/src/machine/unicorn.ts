@@ -316,6 +316,12 @@ class UnicornMachine implements Machine {
     return v;
   }
 
+  get userPrivilege(): number {
+    if (this.spec.arch === 'x86') return 3;
+    if (this.spec.arch === 'arm64' || this.spec.arch === 'arm') return 0;
+    throw new Error(`userPrivilege is not known for ${this.spec.arch}`);
+  }
+
   privilege(): number {
     if (this.x86Off) return x86Cpl(this.uc, this.x86Off);
     if (this.arm64Off) return Number((this.uc.regRead(UC_ARM64_REG_PSTATE) >> 2n) & 3n);
