@@ -2,62 +2,31 @@
 // model and port TypeScript running on Unicorn, with small AArch64 stand-ins for the core's
 // C functions at the stub addresses (so these tests do not depend on the generic kernel).
 
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Assembler, AssembleResult } from '@archkit/generic-core/asm/assembler';
-import { createKeystoneAssembler } from '@archkit/generic-core/asm/keystone';
-import { loadDescriptor, type ArchDescriptor } from '@archkit/generic-core/contracts/descriptor';
-import { asmOffsetConstants, asmOffsets } from '@archkit/generic-core/kernel/offsets';
-import { PtRegs, type PtRegsLayout } from '@archkit/generic-core/kernel/ptregs';
-import type { KernelApi, Task } from '@archkit/generic-core/kernel/types';
+import type { AssembleResult } from '@archkit/generic-core/asm/assembler';
+import type { ArchDescriptor } from '@archkit/generic-core/contracts/descriptor';
 import type { PortC } from '@archkit/generic-core/contracts/port';
-import type { Machine } from '@archkit/generic-core/machine/machine';
-import { createUnicornMachine } from '@archkit/generic-core/machine/unicorn';
+import { TASK_THREAD, TI_FLAGS } from '@archkit/generic-core/kernel/offsets';
+import type { PtRegs } from '@archkit/generic-core/kernel/ptregs';
+import type { KernelApi, Task } from '@archkit/generic-core/kernel/types';
+import { portHarness, type Booted } from '@archkit/generic-core/testing/port-harness';
 import { cpu } from '../src/cpu.ts';
-import { c, CPU_CONTEXT, RT_SIGFRAME, SC, THREAD_TP_VALUE, UC } from '../src/port.ts';
 import { createPort } from '../src/index.ts';
+import { c, CPU_CONTEXT, RT_SIGFRAME, SC, THREAD_TP_VALUE, UC } from '../src/port.ts';
 
-const LIB = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ENTRY = readFileSync(join(LIB, 'src/entry.S'), 'utf8');
-const desc: ArchDescriptor = loadDescriptor(join(LIB, 'arch.json'));
-const mem = desc.memory;
-
-const TI_FLAGS = 0n;
-const TASK_STACK = 8n;
-const TASK_THREAD = 64n;
-const THREAD_SIZE = 0x4000n;
-const PCPU = mem.kernelData;
-const SYS_CALL_TABLE = mem.kernelData + 0x1000n;
-const TASKS = mem.kernelData + 0x10000n;
-const TASK_STRUCT_SIZE = 0x400n;
-
-const EXTRA = {
-  TI_FLAGS,
-  TASK_STACK,
-  TASK_THREAD,
-  THREAD_SIZE,
-  PCPU_CURRENT_TASK: PCPU,
-  PCPU_TOP_OF_STACK: PCPU + 8n,
-  PCPU_SCRATCH: PCPU + 16n,
-  PCPU_SCRATCH2: PCPU + 24n,
-};
-const K = asmOffsetConstants(desc, EXTRA);
-const NR = desc.syscall.numbers;
-const TIF = (name: string) => 1n << BigInt(desc.tif[name]!);
-
-let as: Assembler;
-beforeAll(async () => {
-  as = await createKeystoneAssembler(desc.assembler.arch);
-});
+const h = portHarness({ lib: join(dirname(fileURLToPath(import.meta.url)), '..'), cpu });
+const { desc, mem, K, NR, LOG, PCPU, USER_TEXT, USER_STACK, log, setLog, mkTask, kernelApi, enterKernel } = h;
+const TIF = h.tif;
+beforeAll(() => h.init());
+afterEach(() => h.closeMachines());
 
 /** movz/movk of a value below 2^32 into a register. */
 const abs = (reg: string, v: bigint) => `movz ${reg}, #0x${(v & 0xffffn).toString(16)}\n    movk ${reg}, #0x${((v >> 16n) & 0xffffn).toString(16)}, lsl #16`;
 
 // Stand-ins for the core's C functions, in real AArch64 at the stub addresses: each records
-// what it saw in a log area of kernel data and returns what the test asks for.
-const LOG = mem.kernelData + 0x9000n;
+// what it saw in a log area of kernel data (LOG) and returns what the test asks for.
 const L = {
   prev: 0x00n, stCalls: 0x08n, dwpFlags: 0x10n, dwpDaif: 0x18n, dwpRet: 0x20n, getpidCalls: 0x28n, args: 0x30n,
   getpidDaif: 0x60n, kfnArg: 0x68n, kfnStCalls: 0x70n, trArg0: 0x78n, trNr: 0x80n, trEnter: 0x88n, trExit: 0x90n,
@@ -82,7 +51,7 @@ do_work_pending:
     ldr x10, [x9, #${L.dwpCalls}]
     add x10, x10, #1
     str x10, [x9, #${L.dwpCalls}]
-    ${abs('x10', PCPU)}
+    ${abs('x10', PCPU.current)}
     ldr x10, [x10]
     str xzr, [x10, #${TI_FLAGS}]
     ldr x11, [x9, #${L.dwpRet}]
@@ -149,117 +118,14 @@ kthread_fn:
     mov x0, #0
     ret
 `;
-const STUB_NAMES = ['schedule_tail', 'do_work_pending', 'syscall_trace_enter', 'syscall_trace_exit', 'sys_ni_syscall'];
 const PSR_I = 0x80n;
-
-interface Booted {
-  m: Machine;
-  sym: Map<string, bigint>;
-  entry: AssembleResult;
-}
-
-const machines: Machine[] = [];
-afterEach(() => {
-  for (const m of machines.splice(0)) m.close();
-});
-
-function assembleEntry(externs: Record<string, bigint>, text = ENTRY): AssembleResult {
-  return as.assemble(
-    { file: 'libs/arch-arm64/src/entry.S', text, prelude: asmOffsets(desc, EXTRA) },
-    { base: mem.kernelText, externs: { sys_call_table: SYS_CALL_TABLE, ...externs } },
-  );
-}
-
-function boot(entryText = ENTRY): Booted {
-  const stubs = as.assemble({ file: 'stubs', text: C_STUBS }, { base: mem.stubs });
-  const stubExterns = Object.fromEntries(STUB_NAMES.map((n) => [n, stubs.symbols.get(n)!]));
-  const entry = assembleEntry(stubExterns, entryText);
-  const m = createUnicornMachine({ arch: desc.emulator.arch, mode: desc.emulator.mode, endian: desc.endian });
-  machines.push(m);
-  m.map(mem.kernelText, 0x10000);
-  m.map(mem.stubs, 0x1000);
-  m.map(mem.kernelData, 0x100000);
-  m.map(mem.stacks, Number(THREAD_SIZE) * 4);
-  m.map(mem.user, Number(mem.userSize));
-  m.write(mem.kernelText, entry.bytes);
-  m.write(mem.stubs, stubs.bytes);
-  const nrs = K['NR_syscalls'] as number;
-  for (let i = 0; i < nrs; i++) m.writeUint(SYS_CALL_TABLE + BigInt(i * 8), 8, stubs.symbols.get('sys_ni_syscall')!);
-  m.writeUint(SYS_CALL_TABLE + BigInt(NR['getpid']! * 8), 8, stubs.symbols.get('sys_getpid')!);
-  m.writeUint(SYS_CALL_TABLE + BigInt(NR['restart_syscall']! * 8), 8, stubs.symbols.get('sys_restart_syscall')!);
-  const sym = new Map([...entry.symbols, ...stubs.symbols, ['sys_call_table', SYS_CALL_TABLE] as [string, bigint]]);
-  // the vdso as the core maps it: trampoline symbols at their user addresses
-  const vs = entry.symbols.get('__vdso_start')!;
-  sym.set('__kernel_rt_sigreturn', mem.vdso + (entry.symbols.get('__kernel_rt_sigreturn')! - vs));
-  return { m, sym, entry };
-}
-
-const layout = (): PtRegsLayout => ({
-  size: desc.ptRegs.size,
-  fields: desc.ptRegs.fields,
-  pc: desc.registers.pc,
-  sp: desc.registers.sp,
-  ret: desc.registers.ret,
-  nr: desc.registers.nr,
-  args: desc.registers.args,
-});
-
-function mkTask(pid: number): Task {
-  const stackBase = mem.stacks + BigInt(pid) * THREAD_SIZE;
-  return {
-    pid, comm: `t${pid}`, addr: TASKS + BigInt(pid) * TASK_STRUCT_SIZE, stackBase, stackTop: stackBase + THREAD_SIZE,
-    kthread: false, idle: false, state: 'running', mm: null, parent: null, exitCode: 0, killedBy: 0,
-    sigactions: [], pending: 0n, blocked: 0n, arch: {},
-  };
-}
-
-class BugReport extends Error {}
-
-/** The KernelApi surface the port uses, over a bare machine. */
-function kernelApi(b: Booted, cur: { t: Task }): KernelApi {
-  const { m } = b;
-  const regsOf = (t: Task) => new PtRegs(m, t.stackTop - BigInt(desc.ptRegs.size), layout());
-  return {
-    m,
-    desc,
-    wordSize: desc.wordSize,
-    sym: (n) => {
-      const v = b.sym.get(n);
-      if (v === undefined) throw new Error(`no symbol ${n}`);
-      return v;
-    },
-    current: () => cur.t,
-    taskPtRegs: regsOf,
-    currentPtRegs: () => regsOf(cur.t),
-    taskThread: (t) => t.addr + TASK_THREAD,
-    readWord: (a) => m.readUint(a, 8),
-    writeWord: (a, v) => m.writeUint(a, 8, BigInt.asUintN(64, v)),
-    bug: (contract, message) => {
-      throw new BugReport(`[${contract}] ${message}`);
-    },
-  };
-}
-
-const USER_TEXT = mem.user;
-const USER_STACK = mem.user + 0x3e000n;
-const log = (b: Booted, off: bigint) => b.m.readUint(LOG + off, 8);
-
-/** Boot state of the core before it runs anything in task `t`. */
-function enterKernel(b: Booted, k: KernelApi, t: Task): void {
-  cpu.init(b.m, b.sym, k);
-  b.m.writeUint(PCPU, 8, t.addr);
-  b.m.writeUint(PCPU + 8n, 8, t.stackTop);
-}
+const boot = (entryText?: string): Booted => h.boot(C_STUBS, entryText);
+/** boot(), then the kernel entered in task 1. */
+const start = (entryText?: string) => h.bootInTask(C_STUBS, entryText);
 
 /** A user image at USER_TEXT and a pt_regs frame for the first return to it through ret_to_user. */
 function userFrame(b: Booted, k: KernelApi, t: Task, text: string): { regs: PtRegs; user: AssembleResult } {
-  const user = as.assemble({ file: 'user', text }, { base: USER_TEXT });
-  b.m.write(USER_TEXT, user.bytes);
-  const regs = k.taskPtRegs(t);
-  regs.zero();
-  c.startThread(k, regs, USER_TEXT, USER_STACK);
-  b.m.setReg('sp', regs.base);
-  return { regs, user };
+  return h.userFrame(b, k, t, text, (regs) => c.startThread(k, regs, USER_TEXT, USER_STACK));
 }
 
 describe('arch.json', () => {
@@ -308,12 +174,9 @@ describe('arch.json', () => {
   });
 });
 
-const externs = Object.fromEntries(STUB_NAMES.map((n, i) => [n, mem.stubs + BigInt(16 * (i + 1))]));
-
 describe('entry.S', () => {
-
   it('assembles with the asm-offsets prelude and defines every label the core needs', () => {
-    const r = assembleEntry(externs);
+    const r = h.assembleEntry();
     for (const label of [
       'vectors', 'el0_sync', 'el0_svc', 'local_restart', 'ret_to_user', 'ret_from_fork', 'cpu_switch_to',
       '__vdso_start', '__kernel_rt_sigreturn', '__vdso_end', ...Object.values(desc.symbols ?? {}),
@@ -330,7 +193,7 @@ describe('entry.S', () => {
   });
 
   it('has a 2 KiB aligned vector table whose EL0 sync entry (+0x400) branches to el0_sync', () => {
-    const r = assembleEntry(externs);
+    const r = h.assembleEntry();
     const vectors = r.symbols.get('vectors')!;
     expect(vectors & 0x7ffn).toBe(0n);
     const dv = new DataView(r.bytes.buffer, r.bytes.byteOffset);
@@ -362,7 +225,7 @@ describe('createPort', () => {
         mp.c !== port.c;
       expect(changed, id).toBe(true);
       // a mutated entry.S still assembles
-      assembleEntry(externs, mp.sources.entry.text);
+      h.assembleEntry(h.placeholderExterns, mp.sources.entry.text);
     }
   });
 });
@@ -379,10 +242,7 @@ describe('on Unicorn', () => {
   });
 
   it('svc from EL0 lands at vectors+0x400 at EL1h with ELR/SPSR/ESR and the banked sp right', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     const { user } = userFrame(b, k, t, `movz x8, #${NR['getpid']}\ncmp x8, x8\nsvc #0x12\ndone:\nnop\n`);
     const seen: Record<string, bigint | number | boolean> = {};
     const at = b.sym.get('vectors')! + 0x400n;
@@ -412,10 +272,7 @@ describe('on Unicorn', () => {
   });
 
   it('round trip: pt_regs in the kernel layout, args in x0-x5, irqs on in the syscall and off at ret_to_user, eret to EL0', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     const vals: Record<string, bigint> = {};
     for (let i = 0; i <= 30; i++) if (i !== 8) vals[`x${i}`] = 0x1000n + BigInt(i);
     const text =
@@ -448,10 +305,7 @@ describe('on Unicorn', () => {
   });
 
   it('unknown syscall numbers (and w8 = -1) return -ENOSYS', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     const { user } = userFrame(b, k, t, `movz x8, #999\nsvc #0\nmov x19, x0\nmovn x8, #0\nsvc #0\ndone:\nnop\n`);
     b.m.run(b.sym.get('ret_to_user')!, { instructions: 5000 }, user.symbols.get('done')!);
     expect(BigInt.asIntN(64, b.m.reg('x19'))).toBe(-38n);
@@ -459,17 +313,14 @@ describe('on Unicorn', () => {
   });
 
   it('a non-zero do_work_pending re-dispatches in the kernel: nr from pt_regs x8, args reloaded, no user instructions in between', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     const { regs, user } = userFrame(b, k, t, `movz x0, #7\nmovz x8, #${NR['getpid']}\nsvc #0\ndone:\nnop\n`);
     let counting = false;
     let userInsnsBetween = 0;
     const svc = user.symbols.get('done')! - 4n;
     b.m.hookCode(svc, svc, () => {
       b.m.writeUint(t.addr + TI_FLAGS, 8, TIF('SIGPENDING'));
-      b.m.writeUint(LOG + L.dwpRet, 8, 1n); // restart once
+      setLog(b, L.dwpRet, 1n); // restart once
     });
     const dwp = b.sym.get('do_work_pending')!;
     b.m.hookCode(dwp, dwp, () => (counting = true));
@@ -487,15 +338,12 @@ describe('on Unicorn', () => {
   });
 
   it('a negative do_work_pending restarts through __NR_restart_syscall', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     const { regs, user } = userFrame(b, k, t, `movz x8, #${NR['getpid']}\nsvc #0\ndone:\nnop\n`);
     const svc = user.symbols.get('done')! - 4n;
     b.m.hookCode(svc, svc, () => {
       b.m.writeUint(t.addr + TI_FLAGS, 8, TIF('SIGPENDING'));
-      b.m.writeUint(LOG + L.dwpRet, 8, 0xffffffffffffffffn);
+      setLog(b, L.dwpRet, 0xffffffffffffffffn);
     });
     b.m.run(b.sym.get('ret_to_user')!, { instructions: 5000 }, user.symbols.get('done')!);
     expect(log(b, L.getpidCalls)).toBe(1n);
@@ -505,13 +353,10 @@ describe('on Unicorn', () => {
   });
 
   it('syscall tracing: the number and arguments come from pt_regs after syscall_trace_enter; -1 skips the call', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     b.m.writeUint(t.addr + TI_FLAGS, 8, TIF('SYSCALL_TRACE'));
-    b.m.writeUint(LOG + L.trArg0, 8, 0x77n);
-    b.m.writeUint(LOG + L.trNr, 8, BigInt(NR['getpid']!));
+    setLog(b, L.trArg0, 0x77n);
+    setLog(b, L.trNr, BigInt(NR['getpid']!));
     const { user } = userFrame(b, k, t, `movz x0, #1\nmovz x8, #${NR['read']}\nsvc #0\nmov x19, x0\ndone:\nnop\n`);
     // the first return to user must not clear the flag: do_work_pending is not reached
     b.m.run(b.sym.get('ret_to_user')!, { instructions: 5000 }, user.symbols.get('done')!);
@@ -526,8 +371,8 @@ describe('on Unicorn', () => {
     const k2 = kernelApi(b2, { t });
     enterKernel(b2, k2, t);
     b2.m.writeUint(t.addr + TI_FLAGS, 8, TIF('SYSCALL_TRACE'));
-    b2.m.writeUint(LOG + L.trArg0, 8, 0x55n);
-    b2.m.writeUint(LOG + L.trNr, 8, 0xffffffffn);
+    setLog(b2, L.trArg0, 0x55n);
+    setLog(b2, L.trNr, 0xffffffffn);
     const u2 = userFrame(b2, k2, t, `movz x8, #${NR['getpid']}\nsvc #0\ndone:\nnop\n`).user;
     b2.m.run(b2.sym.get('ret_to_user')!, { instructions: 5000 }, u2.symbols.get('done')!);
     expect(log(b2, L.getpidCalls)).toBe(0n);
@@ -536,12 +381,9 @@ describe('on Unicorn', () => {
   });
 
   it('cpu_switch_to switches between two hand-built contexts and returns prev in x0', () => {
-    const b = boot();
-    const a = mkTask(1);
+    const { b, t: a } = start();
     const n = mkTask(2);
-    const k = kernelApi(b, { t: a });
-    enterKernel(b, k, a);
-    const resume = as.assemble({ file: 'resume', text: 'resume:\nnop\nnop\n' }, { base: mem.kernelText + 0xf000n });
+    const resume = h.as.assemble({ file: 'resume', text: 'resume:\nnop\nnop\n' }, { base: mem.kernelText + 0xf000n });
     b.m.write(resume.base, resume.bytes);
     const nctx = n.addr + TASK_THREAD;
     const names = ['x19', 'x20', 'x21', 'x22', 'x23', 'x24', 'x25', 'x26', 'x27', 'x28', 'x29'];
@@ -567,12 +409,8 @@ describe('on Unicorn', () => {
   });
 
   it('copyThread(regs = null) leaves fn/arg in cpu_context x19/x20: schedule_tail, then fn(arg), then the exit path to EL0', () => {
-    const b = boot();
-    const prev = mkTask(1);
+    const { b, t: prev, k, cur } = start();
     const p = mkTask(2);
-    const cur = { t: prev };
-    const k = kernelApi(b, cur);
-    enterKernel(b, k, prev);
     const fn = b.sym.get('kthread_fn')!;
     c.copyThread(k, p, 0x100n, fn, 0xa7a7n, null, 0n);
     const regs = k.taskPtRegs(p);
@@ -584,19 +422,10 @@ describe('on Unicorn', () => {
     expect(regs.get('pstate')).toBe(0x5n | (1n << 20n)); // EL1h + IL: no user context yet
     // kernel_execve from fn would fill pt_regs through start_thread: do it up front here
     cur.t = p;
-    const user = as.assemble({ file: 'user', text: 'u:\nnop\n' }, { base: USER_TEXT });
-    b.m.write(USER_TEXT, user.bytes);
+    h.loadUser(b, 'u:\nnop\n');
     c.startThread(k, regs, USER_TEXT, USER_STACK);
-    b.m.writeUint(PCPU, 8, p.addr);
-    b.m.writeUint(PCPU + 8n, 8, p.stackTop);
-    b.m.setReg('sp', prev.stackTop - 0x300n);
-    b.m.setReg('x30', 0xdead0n);
-    b.m.setReg('x0', prev.addr);
-    b.m.setReg('x1', p.addr);
-    let atRestore: { irqs: boolean; sp: bigint } | undefined;
-    const restore = b.sym.get('ret_to_user')!;
-    b.m.hookCode(restore, restore, () => (atRestore = { irqs: b.m.irqsEnabled(), sp: b.m.reg('sp') }));
-    b.m.run(b.sym.get('cpu_switch_to')!, { instructions: 1000 }, USER_TEXT);
+    // switch prev -> p as schedule() would: cpu_switch_to(prev, p), x30 a dummy
+    const atRestore = h.switchAndRun(b, prev, p, USER_TEXT, 0xdead0n);
     expect(log(b, L.prev)).toBe(prev.addr); // schedule_tail(prev)
     expect(log(b, L.kfnArg)).toBe(0xa7a7n); // fn(arg)
     expect(log(b, L.kfnStCalls)).toBe(1n); // schedule_tail ran before fn
@@ -606,11 +435,8 @@ describe('on Unicorn', () => {
   });
 
   it('copyThread for a user fork: child regs = parent regs with x0 = 0, new sp and TLS when asked, x19 = 0', () => {
-    const b = boot();
-    const parent = mkTask(1);
+    const { b, t: parent, k } = start();
     const child = mkTask(2);
-    const k = kernelApi(b, { t: parent });
-    enterKernel(b, k, parent);
     const pr = k.taskPtRegs(parent);
     pr.zero();
     desc.ptRegs.fields.forEach((f, i) => pr.set(f.name, 0x100n + BigInt(i)));
@@ -632,10 +458,7 @@ describe('on Unicorn', () => {
   });
 
   it('signal frame: arm64 rt_sigframe layout, every register saved and restored, edits take effect', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     const regs = k.taskPtRegs(t);
     regs.zero();
     for (let i = 0; i <= 30; i++) regs.set(`x${i}`, 0x1000n + BigInt(i) * 0x11n);
@@ -711,10 +534,7 @@ describe('on Unicorn', () => {
   });
 
   it('user mode really is EL0: a privileged instruction faults into the CPU model', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     const { user } = userFrame(b, k, t, `nop\nmsr daifset, #2\ndone:\nnop\n`);
     expect(() => b.m.run(b.sym.get('ret_to_user')!, { instructions: 1000 }, user.symbols.get('done')!)).toThrow(/user fault.*EL0/);
   });
@@ -727,10 +547,7 @@ describe('the bug zoo is caught by these unit checks', () => {
 
   /** Runs user code that does one getpid and returns what the exit path looked like. */
   function getpidRun(entryText: string, setup?: (b: Booted, t: Task, svc: bigint) => void) {
-    const b = boot(entryText);
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start(entryText);
     const { user } = userFrame(b, k, t, `movz x0, #7\nmovz x8, #${NR['getpid']}\nsvc #0\ndone:\nnop\n`);
     const done = user.symbols.get('done')!;
     setup?.(b, t, done - 4n);
@@ -756,7 +573,7 @@ describe('the bug zoo is caught by these unit checks', () => {
       const r = getpidRun(e, (b, t, svc) =>
         b.m.hookCode(svc, svc, () => {
           b.m.writeUint(t.addr + TI_FLAGS, 8, TIF('SIGPENDING'));
-          b.m.writeUint(LOG + L.dwpRet, 8, 1n);
+          setLog(b, L.dwpRet, 1n);
         }),
       );
       expect(r.userInsnsAfterDwp).toBe(0);
@@ -764,7 +581,7 @@ describe('the bug zoo is caught by these unit checks', () => {
     'no-arg-reload-after-ptrace': (e) => {
       const r = getpidRun(e, (b, t) => {
         b.m.writeUint(t.addr + TI_FLAGS, 8, TIF('SYSCALL_TRACE'));
-        b.m.writeUint(LOG + L.trArg0, 8, 0x77n);
+        setLog(b, L.trArg0, 0x77n);
       });
       expect(log(r.b, L.args)).toBe(0x77n);
     },
@@ -774,7 +591,7 @@ describe('the bug zoo is caught by these unit checks', () => {
       const p = mkTask(2);
       const k = kernelApi(b, { t: p });
       enterKernel(b, k, p);
-      b.m.write(USER_TEXT, as.assemble({ file: 'u', text: 'nop\n' }, { base: USER_TEXT }).bytes);
+      h.loadUser(b, 'nop\n');
       pc.copyThread(k, p, 0n, b.sym.get('kthread_fn')!, 5n, null, 0n);
       pc.startThread(k, k.taskPtRegs(p), USER_TEXT, USER_STACK);
       b.m.setReg('sp', prev.stackTop - 0x300n);

@@ -1,70 +1,46 @@
 // Unit tests of the x86-64 port: descriptor facts, entry.S assembly, and the entry glue and
 // port TypeScript running on Unicorn with small hand-written stand-ins for the core's C.
 
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Assembler, AssembleResult } from '@archkit/generic-core/asm/assembler';
-import { createKeystoneAssembler } from '@archkit/generic-core/asm/keystone';
-import { loadDescriptor, type ArchDescriptor } from '@archkit/generic-core/contracts/descriptor';
-import { asmOffsetConstants, asmOffsets } from '@archkit/generic-core/kernel/offsets';
-import { PtRegs, type PtRegsLayout } from '@archkit/generic-core/kernel/ptregs';
+import type { AssembleResult } from '@archkit/generic-core/asm/assembler';
+import type { ArchDescriptor } from '@archkit/generic-core/contracts/descriptor';
+import { TASK_THREAD, THREAD_SIZE, TI_FLAGS } from '@archkit/generic-core/kernel/offsets';
+import type { PtRegs } from '@archkit/generic-core/kernel/ptregs';
 import type { KernelApi, SigAction, Task } from '@archkit/generic-core/kernel/types';
-import type { Machine } from '@archkit/generic-core/machine/machine';
-import { createUnicornMachine } from '@archkit/generic-core/machine/unicorn';
+import { portHarness, type Booted } from '@archkit/generic-core/testing/port-harness';
 import { cpu, GDT_OFFSET } from '../src/cpu.ts';
 import { createPort } from '../src/index.ts';
 import { c, FRAME, SIGCONTEXT, THREAD_FSBASE, THREAD_SP, UC } from '../src/port.ts';
 
-const LIB = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ENTRY = readFileSync(join(LIB, 'src/entry.S'), 'utf8');
-const desc: ArchDescriptor = loadDescriptor(join(LIB, 'arch.json'));
-const mem = desc.memory;
-
-const TI_FLAGS = 0n;
-const TASK_STACK = 8n;
-const TASK_THREAD = 64n;
-const THREAD_SIZE = 0x4000n;
-const PCPU = mem.kernelData;
-const SYS_CALL_TABLE = mem.kernelData + 0x1000n;
-const TASKS = mem.kernelData + 0x10000n;
-const TASK_STRUCT_SIZE = 0x400n;
-
-const EXTRA = {
-  TI_FLAGS,
-  TASK_STACK,
-  TASK_THREAD,
-  THREAD_SIZE,
-  PCPU_CURRENT_TASK: PCPU,
-  PCPU_TOP_OF_STACK: PCPU + 8n,
-  PCPU_SCRATCH: PCPU + 16n,
-  PCPU_SCRATCH2: PCPU + 24n,
-};
-
-let as: Assembler;
-beforeAll(async () => {
-  as = await createKeystoneAssembler(desc.assembler.arch);
-});
+const h = portHarness({ lib: join(dirname(fileURLToPath(import.meta.url)), '..'), cpu });
+const { desc, mem, K, LOG, USER_TEXT, USER_STACK, log, setLog, mkTask, kernelApi, enterKernel } = h;
+beforeAll(() => h.init());
+afterEach(() => h.closeMachines());
 
 // Stand-ins for the core's C functions, in real x86-64 at the stub addresses: each records
-// that it ran (a counter in kernel data) and returns what the test needs.
-const LOG = mem.kernelData + 0x9000n; // arch-private area after the GDT
+// what it saw in a log area of kernel data (LOG, the arch-private area after the GDT) and
+// returns what the test asks for.
+const L = {
+  prev: 0x00n, stCalls: 0x08n, dwpFlags: 0x10n, dwpRflags: 0x18n, dwpRet: 0x20n, getpidCalls: 0x28n, args: 0x30n,
+  getpidRflags: 0x60n, kfnArg: 0x68n, kfnStCalls: 0x70n,
+} as const;
 const C_STUBS = `
 schedule_tail:
-    mov qword ptr [riz*1 + ${LOG + 0x00n}], rdi       # prev
-    inc qword ptr [riz*1 + ${LOG + 0x08n}]            # calls
+    mov qword ptr [riz*1 + ${LOG + L.prev}], rdi         # prev
+    inc qword ptr [riz*1 + ${LOG + L.stCalls}]           # calls
     ret
 do_work_pending:
-    mov qword ptr [riz*1 + ${LOG + 0x10n}], rsi       # flags seen
+    mov qword ptr [riz*1 + ${LOG + L.dwpFlags}], rsi     # flags seen
     pushfq
     pop rax
-    mov qword ptr [riz*1 + ${LOG + 0x18n}], rax       # rflags at entry (IF must be clear)
-    mov rax, qword ptr [riz*1 + ${LOG + 0x20n}]       # the test's chosen return value
-    mov qword ptr [riz*1 + ${LOG + 0x20n}], 0          # only once
+    mov qword ptr [riz*1 + ${LOG + L.dwpRflags}], rax    # rflags at entry (IF must be clear)
+    mov rax, qword ptr [riz*1 + ${LOG + L.dwpRet}]       # the test's chosen return value
+    mov qword ptr [riz*1 + ${LOG + L.dwpRet}], 0         # only once
     ret
 syscall_trace_enter:
-    mov rax, qword ptr [rdi + 120]                     # orig_ax
+    mov rax, qword ptr [rdi + 120]                       # orig_ax
     ret
 syscall_trace_exit:
     ret
@@ -72,124 +48,35 @@ sys_ni_syscall:
     mov rax, -38
     ret
 sys_getpid:
-    inc qword ptr [riz*1 + ${LOG + 0x28n}]
-    mov qword ptr [riz*1 + ${LOG + 0x30n}], rdi
-    mov qword ptr [riz*1 + ${LOG + 0x38n}], rsi
-    mov qword ptr [riz*1 + ${LOG + 0x40n}], rdx
-    mov qword ptr [riz*1 + ${LOG + 0x48n}], rcx
-    mov qword ptr [riz*1 + ${LOG + 0x50n}], r8
-    mov qword ptr [riz*1 + ${LOG + 0x58n}], r9
+    inc qword ptr [riz*1 + ${LOG + L.getpidCalls}]
+    mov qword ptr [riz*1 + ${LOG + L.args}], rdi
+    mov qword ptr [riz*1 + ${LOG + L.args + 8n}], rsi
+    mov qword ptr [riz*1 + ${LOG + L.args + 16n}], rdx
+    mov qword ptr [riz*1 + ${LOG + L.args + 24n}], rcx
+    mov qword ptr [riz*1 + ${LOG + L.args + 32n}], r8
+    mov qword ptr [riz*1 + ${LOG + L.args + 40n}], r9
     pushfq
     pop rax
-    mov qword ptr [riz*1 + ${LOG + 0x60n}], rax       # rflags in the syscall (IF must be set)
+    mov qword ptr [riz*1 + ${LOG + L.getpidRflags}], rax # rflags in the syscall (IF must be set)
     mov rax, 4242
     ret
 kthread_fn:
-    mov qword ptr [riz*1 + ${LOG + 0x68n}], rdi       # arg
-    mov rax, qword ptr [riz*1 + ${LOG + 0x08n}]
-    mov qword ptr [riz*1 + ${LOG + 0x70n}], rax       # schedule_tail calls seen by fn
+    mov qword ptr [riz*1 + ${LOG + L.kfnArg}], rdi       # arg
+    mov rax, qword ptr [riz*1 + ${LOG + L.stCalls}]
+    mov qword ptr [riz*1 + ${LOG + L.kfnStCalls}], rax   # schedule_tail calls seen by fn
     xor eax, eax
     ret
 `;
-const STUB_NAMES = ['schedule_tail', 'do_work_pending', 'syscall_trace_enter', 'syscall_trace_exit', 'sys_ni_syscall'];
+const boot = (entryText?: string): Booted => h.boot(C_STUBS, entryText);
+/** boot(), then the kernel entered in task 1. */
+const start = (entryText?: string) => h.bootInTask(C_STUBS, entryText);
 
-interface Booted {
-  m: Machine;
-  sym: Map<string, bigint>;
-  stubs: AssembleResult;
-}
-
-const machines: Machine[] = [];
-afterEach(() => {
-  for (const m of machines.splice(0)) m.close();
-});
-
-function assembleEntry(externs: Record<string, bigint>): AssembleResult {
-  return as.assemble(
-    { file: 'libs/arch-x86_64/src/entry.S', text: ENTRY, prelude: asmOffsets(desc, EXTRA) },
-    { base: mem.kernelText, externs: { sys_call_table: SYS_CALL_TABLE, ...externs } },
+/** A user image at USER_TEXT and a pt_regs frame for the first return to it through iretq. */
+function userFrame(b: Booted, k: KernelApi, t: Task, text: string, flags = 0x202n): { regs: PtRegs; user: AssembleResult } {
+  return h.userFrame(b, k, t, text, (regs) =>
+    Object.entries({ ip: USER_TEXT, cs: 0x33n, flags, sp: USER_STACK, ss: 0x2bn }).forEach(([f, v]) => regs.set(f, v)),
   );
 }
-
-function boot(): Booted {
-  const stubs = as.assemble({ file: 'stubs', text: C_STUBS }, { base: mem.stubs });
-  const externs = Object.fromEntries(STUB_NAMES.map((n) => [n, stubs.symbols.get(n)!]));
-  const entry = assembleEntry(externs);
-  const m = createUnicornMachine({ arch: desc.emulator.arch, mode: desc.emulator.mode, endian: desc.endian });
-  machines.push(m);
-  m.map(mem.kernelText, 0x10000);
-  m.map(mem.stubs, 0x1000);
-  m.map(mem.kernelData, 0x100000);
-  m.map(mem.stacks, Number(THREAD_SIZE) * 4);
-  m.map(mem.user, Number(mem.userSize));
-  m.write(mem.kernelText, entry.bytes);
-  m.write(mem.stubs, stubs.bytes);
-  const nrs = asmOffsetConstants(desc, EXTRA)['NR_syscalls'] as number;
-  for (let i = 0; i < nrs; i++) m.writeUint(SYS_CALL_TABLE + BigInt(i * 8), 8, stubs.symbols.get('sys_ni_syscall')!);
-  m.writeUint(SYS_CALL_TABLE + BigInt(desc.syscall.numbers['getpid']! * 8), 8, stubs.symbols.get('sys_getpid')!);
-  const sym = new Map([...entry.symbols, ...stubs.symbols, ['sys_call_table', SYS_CALL_TABLE] as [string, bigint]]);
-  return { m, sym, stubs };
-}
-
-const layout = (): PtRegsLayout => ({
-  size: desc.ptRegs.size,
-  fields: desc.ptRegs.fields,
-  pc: desc.registers.pc,
-  sp: desc.registers.sp,
-  ret: desc.registers.ret,
-  nr: desc.registers.nr,
-  args: desc.registers.args,
-});
-
-function mkTask(pid: number): Task {
-  const stackBase = mem.stacks + BigInt(pid) * THREAD_SIZE;
-  return {
-    pid,
-    comm: `t${pid}`,
-    addr: TASKS + BigInt(pid) * TASK_STRUCT_SIZE,
-    stackBase,
-    stackTop: stackBase + THREAD_SIZE,
-    kthread: false,
-    idle: false,
-    state: 'running',
-    mm: null,
-    parent: null,
-    exitCode: 0,
-    killedBy: 0,
-    sigactions: [],
-    pending: 0n,
-    blocked: 0n,
-    arch: {},
-  };
-}
-
-/** The KernelApi surface the port uses, over a bare machine. */
-function kernelApi(b: Booted, cur: { t: Task }): KernelApi {
-  const { m } = b;
-  const regsOf = (t: Task) => new PtRegs(m, t.stackTop - BigInt(desc.ptRegs.size), layout());
-  return {
-    m,
-    desc,
-    wordSize: desc.wordSize,
-    sym: (n) => {
-      const v = b.sym.get(n);
-      if (v === undefined) throw new Error(`no symbol ${n}`);
-      return v;
-    },
-    current: () => cur.t,
-    taskPtRegs: regsOf,
-    currentPtRegs: () => regsOf(cur.t),
-    taskThread: (t) => t.addr + TASK_THREAD,
-    readWord: (a) => m.readUint(a, 8),
-    writeWord: (a, v) => m.writeUint(a, 8, BigInt.asUintN(64, v)),
-    bug: (contract, message) => {
-      throw new Error(`[${contract}] ${message}`);
-    },
-  };
-}
-
-const USER_TEXT = mem.user;
-const USER_STACK = mem.user + 0x3e000n;
 
 describe('arch.json', () => {
   it('validates and carries the x86-64 facts', () => {
@@ -216,30 +103,28 @@ describe('arch.json', () => {
       expect(f.offset).toBe(i * 8);
       expect(f.size).toBe(8);
     });
-    const k = asmOffsetConstants(desc, EXTRA);
-    expect(k['PT_ORIG_AX']).toBe(120);
-    expect(k['PT_IP']).toBe(128);
-    expect(k['PT_SP']).toBe(152);
-    expect(k['PT_REGS_SIZE']).toBe(168);
+    expect(K['PT_ORIG_AX']).toBe(120);
+    expect(K['PT_IP']).toBe(128);
+    expect(K['PT_SP']).toBe(152);
+    expect(K['PT_REGS_SIZE']).toBe(168);
     const regOf = Object.fromEntries(desc.ptRegs.fields.map((f) => [f.name, f.reg]));
     expect(regOf).toMatchObject({ ip: 'rip', flags: 'rflags', sp: 'rsp', ax: 'rax', bp: 'rbp', orig_ax: undefined });
   });
 
   it('puts in the work masks only bits the exit loop handles', () => {
-    const k = asmOffsetConstants(desc, EXTRA);
     expect(desc.workMasks['_TIF_SYSCALL_WORK']).toEqual(['SYSCALL_TRACE']);
-    expect(k['_TIF_SYSCALL_WORK']).toBe(1n);
+    expect(K['_TIF_SYSCALL_WORK']).toBe(1n);
     for (const bit of desc.workMasks['_TIF_WORK_MASK']!) {
       expect(['NEED_RESCHED', 'SIGPENDING', 'NOTIFY_RESUME', 'NOTIFY_SIGNAL', 'UPROBE', 'USER_RETURN_NOTIFY']).toContain(bit);
     }
     // test imm32 in entry.S is sign-extended: masks must stay below bit 31
-    expect(k['_TIF_WORK_MASK'] as bigint).toBeLessThan(1n << 31n);
+    expect(K['_TIF_WORK_MASK'] as bigint).toBeLessThan(1n << 31n);
   });
 });
 
 describe('entry.S', () => {
   it('assembles with the asm-offsets prelude and defines every label the core needs', () => {
-    const r = assembleEntry(Object.fromEntries(STUB_NAMES.map((n, i) => [n, mem.stubs + BigInt(16 * (i + 1))])));
+    const r = h.assembleEntry(h.placeholderExterns);
     const syms = (desc as ArchDescriptor & { symbols?: Record<string, string> }).symbols ?? {};
     for (const label of [
       'entry_SYSCALL_64', 'ret_from_fork', '__switch_to_asm', 'restoreUserRegs', 'local_restart',
@@ -271,23 +156,13 @@ describe('port loader and mutants', () => {
     const { mutants } = await createPort();
     for (const id of mutants) {
       const port = await createPort({ mutant: id });
-      const r = as.assemble(
-        { ...port.sources.entry, prelude: asmOffsets(port.descriptor, EXTRA) },
-        { base: mem.kernelText, externs: { sys_call_table: SYS_CALL_TABLE, ...Object.fromEntries(STUB_NAMES.map((n, i) => [n, mem.stubs + BigInt(16 * (i + 1))])) } },
-      );
+      const r = h.assembleEntry(h.placeholderExterns, port.sources.entry.text, port.descriptor);
       expect(r.symbols.has('restoreUserRegs'), id).toBe(true);
     }
   });
 });
 
 describe('on Unicorn', () => {
-  /** Put the CPU in the kernel of task `t` the way the core does before running anything. */
-  function enterKernel(b: Booted, k: KernelApi, t: Task): void {
-    cpu.init(b.m, b.sym, k);
-    b.m.writeUint(PCPU, 8, t.addr);
-    b.m.writeUint(PCPU + 8n, 8, t.stackTop);
-  }
-
   it('cpu.ts installs the GDT and the SYSCALL MSRs', () => {
     const b = boot();
     const t = mkTask(1);
@@ -300,21 +175,9 @@ describe('on Unicorn', () => {
   });
 
   it('a user syscall enters entry_SYSCALL_64 at CPL0 with rcx = next rip, r11 = user rflags, IF off', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
-    const user = as.assemble({ file: 'user', text: 'mov eax, 39\nsyscall\nnop\n' }, { base: USER_TEXT });
-    b.m.write(USER_TEXT, user.bytes);
+    const { b, t, k } = start();
     // first return to user through the real exit path: a pt_regs frame, restoreUserRegs
-    const regs = k.taskPtRegs(t);
-    regs.zero();
-    regs.set('ip', USER_TEXT);
-    regs.set('cs', 0x33n);
-    regs.set('flags', 0x246n);
-    regs.set('sp', USER_STACK);
-    regs.set('ss', 0x2bn);
-    b.m.setReg('rsp', regs.base);
+    userFrame(b, k, t, 'mov eax, 39\nsyscall\nnop\n', 0x246n);
     const seen: Record<string, bigint | number | boolean> = {};
     const entry = b.sym.get('entry_SYSCALL_64')!;
     b.m.hookCode(entry, entry, () => {
@@ -337,18 +200,10 @@ describe('on Unicorn', () => {
   });
 
   it('round trip: entry builds pt_regs in the kernel layout, dispatches with r10 -> rcx, irqs off at restoreUserRegs', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     const vals = { rdi: 0x1111n, rsi: 0x2222n, rdx: 0x3333n, r10: 0x4444n, r8: 0x5555n, r9: 0x6666n, rbx: 0x7777n, rbp: 0x8888n, r12: 0xc12n, r13: 0xc13n, r14: 0xc14n, r15: 0xc15n };
     const text = Object.entries(vals).map(([r, v]) => `mov ${r}, ${v}`).join('\n') + '\nmov eax, 39\nsyscall\ndone:\nnop\n';
-    const user = as.assemble({ file: 'user', text }, { base: USER_TEXT });
-    b.m.write(USER_TEXT, user.bytes);
-    const regs = k.taskPtRegs(t);
-    regs.zero();
-    Object.entries({ ip: USER_TEXT, cs: 0x33n, flags: 0x202n, sp: USER_STACK, ss: 0x2bn }).forEach(([f, v]) => regs.set(f, v));
-    b.m.setReg('rsp', regs.base);
+    const { regs, user } = userFrame(b, k, t, text);
     let atRestore: { irqs: boolean; sp: bigint; snap: Record<string, bigint> } | undefined;
     const restore = b.sym.get('restoreUserRegs')!;
     b.m.hookCode(restore, restore, () => {
@@ -358,12 +213,12 @@ describe('on Unicorn', () => {
     b.m.run(restore, { instructions: 5000 }, done);
     expect(b.m.privilege()).toBe(3);
     expect(b.m.reg('rax')).toBe(4242n);
-    expect(b.m.readUint(LOG + 0x28n, 8)).toBe(1n);
+    expect(log(b, L.getpidCalls)).toBe(1n);
     // the C convention: r10 arrived in rcx
-    expect([0x30n, 0x38n, 0x40n, 0x48n, 0x50n, 0x58n].map((o) => b.m.readUint(LOG + o, 8))).toEqual([
+    expect([0n, 8n, 16n, 24n, 32n, 40n].map((o) => log(b, L.args + o))).toEqual([
       vals.rdi, vals.rsi, vals.rdx, vals.r10, vals.r8, vals.r9,
     ]);
-    expect(b.m.readUint(LOG + 0x60n, 8) & 0x200n).toBe(0x200n); // syscall ran with irqs on
+    expect(log(b, L.getpidRflags) & 0x200n).toBe(0x200n); // syscall ran with irqs on
     expect(atRestore?.irqs).toBe(false);
     expect(atRestore?.sp).toBe(regs.base);
     const snap = atRestore!.snap;
@@ -380,18 +235,10 @@ describe('on Unicorn', () => {
   });
 
   it('a non-zero do_work_pending re-dispatches the syscall in the kernel, nr from pt_regs ax', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     b.m.writeUint(t.addr + TI_FLAGS, 8, 1n << 2n); // SIGPENDING once
-    b.m.writeUint(LOG + 0x20n, 8, 1n); // do_work_pending returns 1 once
-    const user = as.assemble({ file: 'user', text: 'mov edi, 7\nmov eax, 39\nsyscall\ndone:\nnop\n' }, { base: USER_TEXT });
-    b.m.write(USER_TEXT, user.bytes);
-    const regs = k.taskPtRegs(t);
-    regs.zero();
-    Object.entries({ ip: USER_TEXT, cs: 0x33n, flags: 0x202n, sp: USER_STACK, ss: 0x2bn }).forEach(([f, v]) => regs.set(f, v));
-    b.m.setReg('rsp', regs.base);
+    setLog(b, L.dwpRet, 1n); // do_work_pending returns 1 once
+    const { regs, user } = userFrame(b, k, t, 'mov edi, 7\nmov eax, 39\nsyscall\ndone:\nnop\n');
     // the stand-in do_work_pending clears the flag word through a hook, like the core would
     const dwp = b.sym.get('do_work_pending')!;
     let userInsnsBetween = 0;
@@ -405,25 +252,17 @@ describe('on Unicorn', () => {
       if (counting) userInsnsBetween++;
     });
     b.m.run(b.sym.get('restoreUserRegs')!, { instructions: 5000 }, user.symbols.get('done')!);
-    expect(b.m.readUint(LOG + 0x28n, 8)).toBe(2n); // sys_getpid ran twice
-    expect(b.m.readUint(LOG + 0x30n, 8)).toBe(7n); // arg reloaded from pt_regs
-    expect(b.m.readUint(LOG + 0x18n, 8) & 0x200n).toBe(0n); // do_work_pending entered with irqs off
+    expect(log(b, L.getpidCalls)).toBe(2n); // sys_getpid ran twice
+    expect(log(b, L.args)).toBe(7n); // arg reloaded from pt_regs
+    expect(log(b, L.dwpRflags) & 0x200n).toBe(0n); // do_work_pending entered with irqs off
     expect(userInsnsBetween).toBe(0);
     expect(b.m.reg('rax')).toBe(4242n);
   });
 
   function tracedRun(edit: (regs: PtRegs) => void): { b: Booted; rax: bigint } {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     b.m.writeUint(t.addr + TI_FLAGS, 8, 1n); // TIF_SYSCALL_TRACE
-    const user = as.assemble({ file: 'user', text: 'mov edi, 7\nmov r10, 8\nmov eax, 39\nsyscall\ndone:\nnop\n' }, { base: USER_TEXT });
-    b.m.write(USER_TEXT, user.bytes);
-    const regs = k.taskPtRegs(t);
-    regs.zero();
-    Object.entries({ ip: USER_TEXT, cs: 0x33n, flags: 0x202n, sp: USER_STACK, ss: 0x2bn }).forEach(([f, v]) => regs.set(f, v));
-    b.m.setReg('rsp', regs.base);
+    const { regs, user } = userFrame(b, k, t, 'mov edi, 7\nmov r10, 8\nmov eax, 39\nsyscall\ndone:\nnop\n');
     // the tracer at the entry stop, acting on pt_regs like PTRACE_POKEUSER
     const ste = b.sym.get('syscall_trace_enter')!;
     b.m.hookCode(ste, ste, () => edit(regs));
@@ -436,26 +275,23 @@ describe('on Unicorn', () => {
       regs.set('di', 99n);
       regs.set('r10', 98n);
     });
-    expect(b.m.readUint(LOG + 0x28n, 8)).toBe(1n);
-    expect(b.m.readUint(LOG + 0x30n, 8)).toBe(99n);
-    expect(b.m.readUint(LOG + 0x48n, 8)).toBe(98n); // r10 -> rcx
+    expect(log(b, L.getpidCalls)).toBe(1n);
+    expect(log(b, L.args)).toBe(99n);
+    expect(log(b, L.args + 24n)).toBe(98n); // r10 -> rcx
     expect(rax).toBe(4242n);
   });
 
   it('C8: syscall number -1 from the tracer skips the call and leaves ax alone', () => {
     const { b, rax } = tracedRun((regs) => regs.set('orig_ax', -1n));
-    expect(b.m.readUint(LOG + 0x28n, 8)).toBe(0n);
+    expect(log(b, L.getpidCalls)).toBe(0n);
     expect(BigInt.asIntN(64, rax)).toBe(-38n);
   });
 
   it('__switch_to_asm switches between two hand-built task contexts and returns prev', () => {
-    const b = boot();
-    const a = mkTask(1);
+    const { b, t: a } = start();
     const n = mkTask(2);
-    const k = kernelApi(b, { t: a });
-    enterKernel(b, k, a);
     // next's saved context: an inactive_task_frame returning to `resume`
-    const resume = as.assemble({ file: 'resume', text: 'resume:\nnop\nnop\n' }, { base: mem.kernelText + 0xf000n });
+    const resume = h.as.assemble({ file: 'resume', text: 'resume:\nnop\nnop\n' }, { base: mem.kernelText + 0xf000n });
     b.m.write(resume.base, resume.bytes);
     const nf = n.stackTop - 0x200n;
     const frameVals = [0xf15n, 0xf14n, 0xf13n, 0xf12n, 0xfbbn, 0xfb0n, resume.base];
@@ -481,12 +317,8 @@ describe('on Unicorn', () => {
   });
 
   it('copyThread(regs = null) leaves fn/arg where ret_from_fork reads them: schedule_tail, then fn(arg), then the exit path', () => {
-    const b = boot();
-    const prev = mkTask(1);
+    const { b, t: prev, k, cur } = start();
     const p = mkTask(2);
-    const cur = { t: prev };
-    const k = kernelApi(b, cur);
-    enterKernel(b, k, prev);
     b.m.write(p.stackBase, new Uint8Array(Number(THREAD_SIZE)));
     const fn = b.sym.get('kthread_fn')!;
     c.copyThread(k, p, 0x100n, fn, 0xa7a7n, null, 0n);
@@ -499,35 +331,21 @@ describe('on Unicorn', () => {
     expect(b.m.readUint(frame + FRAME.ret_addr, 8)).toBe(b.sym.get('ret_from_fork'));
     // kernel_execve from fn would fill pt_regs through start_thread: do it up front here
     cur.t = p;
-    const user = as.assemble({ file: 'user', text: 'u:\nnop\n' }, { base: USER_TEXT });
-    b.m.write(USER_TEXT, user.bytes);
+    h.loadUser(b, 'u:\nnop\n');
     c.startThread(k, regs, USER_TEXT, USER_STACK);
-    // switch prev -> p as schedule() would
-    b.m.writeUint(PCPU, 8, p.addr);
-    b.m.writeUint(PCPU + 8n, 8, p.stackTop);
-    const asp = prev.stackTop - 0x300n;
-    b.m.writeUint(asp, 8, 0xdeadn);
-    b.m.setReg('rsp', asp);
-    b.m.setReg('rdi', prev.addr);
-    b.m.setReg('rsi', p.addr);
-    let atRestore: { irqs: boolean; sp: bigint } | undefined;
-    const restore = b.sym.get('restoreUserRegs')!;
-    b.m.hookCode(restore, restore, () => (atRestore = { irqs: b.m.irqsEnabled(), sp: b.m.reg('rsp') }));
-    b.m.run(b.sym.get('__switch_to_asm')!, { instructions: 1000 }, USER_TEXT);
-    expect(b.m.readUint(LOG + 0x00n, 8)).toBe(prev.addr); // schedule_tail(prev)
-    expect(b.m.readUint(LOG + 0x68n, 8)).toBe(0xa7a7n); // fn(arg)
-    expect(b.m.readUint(LOG + 0x70n, 8)).toBe(1n); // schedule_tail ran before fn
+    // switch prev -> p as schedule() would: __switch_to_asm(prev, p), 0xdead its return address
+    const atRestore = h.switchAndRun(b, prev, p, USER_TEXT, 0xdeadn);
+    expect(log(b, L.prev)).toBe(prev.addr); // schedule_tail(prev)
+    expect(log(b, L.kfnArg)).toBe(0xa7a7n); // fn(arg)
+    expect(log(b, L.kfnStCalls)).toBe(1n); // schedule_tail ran before fn
     expect(atRestore).toEqual({ irqs: false, sp: regs.base }); // C2: only pt_regs on the stack
     expect(b.m.privilege()).toBe(3);
     expect(b.m.reg('rsp')).toBe(USER_STACK);
   });
 
   it('copyThread for a user fork: child regs = parent regs with ax 0, new sp and TLS when asked', () => {
-    const b = boot();
-    const parent = mkTask(1);
+    const { b, t: parent, k } = start();
     const child = mkTask(2);
-    const k = kernelApi(b, { t: parent });
-    enterKernel(b, k, parent);
     const pr = k.taskPtRegs(parent);
     pr.zero();
     desc.ptRegs.fields.forEach((f, i) => pr.set(f.name, 0x100n + BigInt(i)));
@@ -545,10 +363,7 @@ describe('on Unicorn', () => {
   });
 
   it('signal frame: every register saved in the kernel sigcontext order and restored by rt_sigreturn', () => {
-    const b = boot();
-    const t = mkTask(1);
-    const k = kernelApi(b, { t });
-    enterKernel(b, k, t);
+    const { b, t, k } = start();
     const regs = k.taskPtRegs(t);
     regs.zero();
     desc.ptRegs.fields.forEach((f, i) => regs.set(f.name, 0x1000n + BigInt(i) * 0x11n));

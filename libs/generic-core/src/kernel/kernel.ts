@@ -7,11 +7,11 @@ import type { Assembler } from '../asm/assembler.ts';
 import type { ArchPort } from '../contracts/port.ts';
 import type { ArchDescriptor } from '../contracts/descriptor.ts';
 import { Bridge, guestCall, type CFunction, type CGen } from './bridge.ts';
-import { PtRegs, type PtRegsLayout } from './ptregs.ts';
+import { PtRegs, ptRegsLayout, type PtRegsLayout } from './ptregs.ts';
 import type { KernelApi, Mm, SigAction, Task } from './types.ts';
 import { SIG_DFL, SIG_IGN, SA_NODEFER, SA_RESETHAND, SA_RESTART } from './types.ts';
 import * as E from './errno.ts';
-import { asmOffsets, kernelLayoutConstants, perCpu, THREAD_SIZE, TI_FLAGS, TASK_STACK, TASK_THREAD } from './offsets.ts';
+import { asmOffsets, kernelLayoutConstants, perCpu, sysCallTableAddress, taskStructsBase, THREAD_SIZE, TI_FLAGS, TASK_STACK, TASK_THREAD } from './offsets.ts';
 import type { UserImage } from '../user/compile.ts';
 
 export { THREAD_SIZE, TI_FLAGS, TASK_STACK, TASK_THREAD } from './offsets.ts';
@@ -136,15 +136,7 @@ export class Kernel implements KernelApi {
     this.world = opts.world ?? { events: [] };
     this.programs = opts.programs;
     this.kfns = opts.kfns ?? {};
-    this.layout = {
-      size: this.desc.ptRegs.size,
-      fields: this.desc.ptRegs.fields as PtRegsLayout['fields'],
-      pc: this.desc.registers.pc,
-      sp: this.desc.registers.sp,
-      ret: this.desc.registers.ret,
-      nr: this.desc.registers.nr,
-      args: this.desc.registers.args,
-    };
+    this.layout = ptRegsLayout(this.desc);
     for (const [name, bit] of Object.entries(this.desc.tif)) this.tif[name] = 1n << BigInt(bit);
     this.workMask = this.mask('_TIF_WORK_MASK');
     this.syscallWorkMask = this.desc.workMasks['_TIF_SYSCALL_WORK'] ? this.mask('_TIF_SYSCALL_WORK') : 0n;
@@ -244,7 +236,7 @@ export class Kernel implements KernelApi {
     m.map(mem.user, Number(mem.userSize));
 
     this.registerCFunctions();
-    const sysCallTable = mem.kernelData + 0x1000n;
+    const sysCallTable = sysCallTableAddress(this.desc);
     const externs: Record<string, bigint> = {
       sys_call_table: sysCallTable,
       ...Object.fromEntries(this.bridge.names()),
@@ -330,7 +322,7 @@ export class Kernel implements KernelApi {
   allocTask(comm: string, kthread: boolean): Task {
     const pid = this.tasks.length;
     if (pid >= MAX_TASKS) this.bug('fork', `out of task slots (${MAX_TASKS})`);
-    const addr = this.desc.memory.kernelData + 0x10000n + BigInt(pid) * TASK_STRUCT_SIZE;
+    const addr = taskStructsBase(this.desc) + BigInt(pid) * TASK_STRUCT_SIZE;
     const stackBase = this.desc.memory.stacks + BigInt(pid) * THREAD_SIZE;
     const t: Task = {
       pid,

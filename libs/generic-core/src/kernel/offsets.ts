@@ -32,6 +32,20 @@ export function perCpu(desc: ArchDescriptor): { current: bigint; topOfStack: big
   return { current: base, topOfStack: base + 8n, scratch: base + 16n, scratch2: base + 24n };
 }
 
+/** Offsets in kernel data: `sys_call_table` (word entries, index = syscall number) and the task_structs. */
+export const SYS_CALL_TABLE_OFFSET = 0x1000n;
+export const TASK_STRUCTS_OFFSET = 0x10000n;
+
+/** Absolute address of `sys_call_table`. */
+export function sysCallTableAddress(desc: ArchDescriptor): bigint {
+  return desc.memory.kernelData + SYS_CALL_TABLE_OFFSET;
+}
+
+/** Absolute address of the first task_struct slot (pid 0); task `pid` is at `+ pid * size`. */
+export function taskStructsBase(desc: ArchDescriptor): bigint {
+  return desc.memory.kernelData + TASK_STRUCTS_OFFSET;
+}
+
 /** The constants the core adds to the descriptor's own for entry.S. */
 export function kernelLayoutConstants(desc: ArchDescriptor): Record<string, bigint> {
   const pcpu = perCpu(desc);

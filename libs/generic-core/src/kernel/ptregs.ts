@@ -1,6 +1,7 @@
 // A view of one pt_regs frame in emulated RAM, laid out as the arch's descriptor says.
 
 import type { Machine } from '../machine/machine.ts';
+import type { ArchDescriptor } from '../contracts/descriptor.ts';
 
 export interface PtRegsField {
   name: string;
@@ -19,6 +20,19 @@ export interface PtRegsLayout {
   ret: string;
   nr: string;
   args: string[];
+}
+
+/** The pt_regs layout an arch descriptor describes. */
+export function ptRegsLayout(desc: ArchDescriptor): PtRegsLayout {
+  return {
+    size: desc.ptRegs.size,
+    fields: desc.ptRegs.fields as PtRegsLayout['fields'],
+    pc: desc.registers.pc,
+    sp: desc.registers.sp,
+    ret: desc.registers.ret,
+    nr: desc.registers.nr,
+    args: desc.registers.args,
+  };
 }
 
 export function toSigned(v: bigint, bytes: number): bigint {
