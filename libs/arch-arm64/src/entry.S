@@ -11,19 +11,21 @@
 // Constants (PT_*, TI_FLAGS, TASK_THREAD, TIF_* / _TIF_*, __NR_*,
 // NR_syscalls, PCPU_*) come from the asm-offsets prelude; sys_call_table and
 // the C stubs (schedule_tail, do_work_pending, syscall_trace_enter/exit,
-// sys_ni_syscall) are externs. Everything sits below 4 GiB, so an absolute
-// address is built with movz/movk (Keystone has no literal pools and no
-// :lo12: relocations).
+// sys_ni_syscall, do_user_fault) are externs. Everything sits below 4 GiB,
+// so an absolute address is built with movz/movk (Keystone has no literal
+// pools and no :lo12: relocations).
 //
 // Register use between kernel_entry and ret_to_user (callee-saved, so they
 // survive every C call, including one that schedules):
 //   sp  = pt_regs base of the current task
 //   x21 = why: 1 on the syscall return path, 0 on a first return from fork
+//         or from a user fault
 //   x26 = scno (syscall number, zero-extended from w8)
 //   x28 = tsk (current task_struct, from the per-cpu word)
 
 .equ ESR_ELx_EC_SHIFT, 26
 .equ ESR_ELx_EC_SVC64, 0x15
+.equ SIGILL, 4
 .equ NO_SYSCALL, -1
 .equ ENOSYS, 38
 .equ FRAME_META_TYPE_FINAL, 1
@@ -138,16 +140,33 @@ el0_bad:
 
 // ---------------------------------------------------------------------------
 // Synchronous exception from EL0: save the user state, then dispatch on the
-// exception class. Only SVC64 is handled; the CPU model turns every other
-// EL0 exception into a fatal user fault before it gets here.
+// exception class (el0t_64_sync_handler): SVC64 is a syscall; every other
+// class is a user fault. The CPU model takes svc and undefined or trapped
+// instructions here (EC 0x15, 0x00, 0x18); it stops the run on the rest.
 el0_sync:
     kernel_entry
     mrs x25, esr_el1
     lsr x24, x25, #ESR_ELx_EC_SHIFT
     cmp x24, #ESR_ELx_EC_SVC64
     b.eq el0_svc
-    mov x0, #3
-    brk #BUG_BRK_IMM
+    // fall through: el0_undef
+
+// Undefined instruction (EC 0x00, do_el0_undef), trapped MSR/MRS/SYS (EC
+// 0x18, do_el0_sys: no emulation hook here, so it falls back to the undef
+// handler) and any other class (el0_inv, bad_el0_sync): SIGILL for current.
+// kernel_entry saved the frame with pc = the faulting instruction and
+// syscallno = NO_SYSCALL, so the exit work can never restart it. The C half
+// runs with irqs on (local_daif_restore(DAIF_PROCCTX)), then the common
+// return-to-user work check with why = 0 (not a syscall), irqs off again.
+el0_undef:
+    get_current x28
+    mov x21, #0                         // why: not a syscall
+    msr daifclr, #2                     // enable irqs
+    mov x0, sp
+    mov w1, #SIGILL
+    call_c do_user_fault
+    msr daifset, #2                     // disable irqs (exit_to_user_mode)
+    b ret_to_user_work
 
 // SVC from EL0. The syscall marker first (orig_x0 = x0, syscallno = w8),
 // then irqs on. x0-x5 are still the user's arguments on the fast path.

@@ -2,6 +2,7 @@
 // model and port TypeScript running on Unicorn, with small AArch64 stand-ins for the core's
 // C functions at the stub addresses (so these tests do not depend on the generic kernel).
 
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,15 +13,19 @@ import { TASK_THREAD, TI_FLAGS } from '@archkit/generic-core/kernel/offsets';
 import type { PtRegs } from '@archkit/generic-core/kernel/ptregs';
 import type { KernelApi, Task } from '@archkit/generic-core/kernel/types';
 import { portHarness, type Booted } from '@archkit/generic-core/testing/port-harness';
-import { cpu } from '../src/cpu.ts';
+import { cpu, undefSyndrome } from '../src/cpu.ts';
 import { createPort } from '../src/index.ts';
 import { c, CPU_CONTEXT, RT_SIGFRAME, SC, THREAD_TP_VALUE, UC } from '../src/port.ts';
 
-const h = portHarness({ lib: join(dirname(fileURLToPath(import.meta.url)), '..'), cpu });
+const LIB = join(dirname(fileURLToPath(import.meta.url)), '..');
+const h = portHarness({ lib: LIB, cpu });
 const { desc, mem, K, NR, LOG, PCPU, USER_TEXT, USER_STACK, log, setLog, mkTask, kernelApi, enterKernel } = h;
 const TIF = h.tif;
 beforeAll(() => h.init());
 afterEach(() => h.closeMachines());
+
+/** The `privileged` user-program op, as src/user.hbs renders it. */
+const PRIVILEGED = /\{\{#\*inline "privileged"\}\}\n([\s\S]*?)\{\{\/inline\}\}/.exec(readFileSync(join(LIB, 'src/user.hbs'), 'utf8'))![1]!.trim();
 
 /** movz/movk of a value below 2^32 into a register. */
 const abs = (reg: string, v: bigint) => `movz ${reg}, #0x${(v & 0xffffn).toString(16)}\n    movk ${reg}, #0x${((v >> 16n) & 0xffffn).toString(16)}, lsl #16`;
@@ -30,7 +35,8 @@ const abs = (reg: string, v: bigint) => `movz ${reg}, #0x${(v & 0xffffn).toStrin
 const L = {
   prev: 0x00n, stCalls: 0x08n, dwpFlags: 0x10n, dwpDaif: 0x18n, dwpRet: 0x20n, getpidCalls: 0x28n, args: 0x30n,
   getpidDaif: 0x60n, kfnArg: 0x68n, kfnStCalls: 0x70n, trArg0: 0x78n, trNr: 0x80n, trEnter: 0x88n, trExit: 0x90n,
-  restartCalls: 0x98n, dwpCalls: 0xa0n, dwpRet2: 0xa8n,
+  restartCalls: 0x98n, dwpCalls: 0xa0n, dwpRet2: 0xa8n, dwpWhy: 0xb0n, faultCalls: 0xb8n, faultRegs: 0xc0n, faultSig: 0xc8n,
+  faultNr: 0xd0n, faultDaif: 0xd8n,
 } as const;
 const C_STUBS = `
 schedule_tail:
@@ -46,6 +52,7 @@ schedule_tail:
 do_work_pending:
     ${abs('x9', LOG)}
     str x1, [x9, #${L.dwpFlags}]
+    str x2, [x9, #${L.dwpWhy}]
     mrs x10, daif
     str x10, [x9, #${L.dwpDaif}]
     ldr x10, [x9, #${L.dwpCalls}]
@@ -90,6 +97,25 @@ syscall_trace_exit:
     ret
 sys_ni_syscall:
     mov x0, #-38
+    ret
+// do_user_fault(regs, sig): log what it got (and the frame's syscallno, irq state), then
+// what force_sig() leaves behind: TIF_SIGPENDING on current.
+do_user_fault:
+    ${abs('x9', LOG)}
+    stp x0, x1, [x9, #${L.faultRegs}]
+    ldrsw x10, [x0, #${K['PT_SYSCALLNO']}]
+    str x10, [x9, #${L.faultNr}]
+    mrs x10, daif
+    str x10, [x9, #${L.faultDaif}]
+    ldr x10, [x9, #${L.faultCalls}]
+    add x10, x10, #1
+    str x10, [x9, #${L.faultCalls}]
+    ${abs('x10', PCPU.current)}
+    ldr x10, [x10]
+    ldr x11, [x10, #${TI_FLAGS}]
+    ${abs('x12', TIF('SIGPENDING'))}
+    orr x11, x11, x12
+    str x11, [x10, #${TI_FLAGS}]
     ret
 sys_restart_syscall:
     ${abs('x9', LOG)}
@@ -178,7 +204,7 @@ describe('entry.S', () => {
   it('assembles with the asm-offsets prelude and defines every label the core needs', () => {
     const r = h.assembleEntry();
     for (const label of [
-      'vectors', 'el0_sync', 'el0_svc', 'local_restart', 'ret_to_user', 'ret_from_fork', 'cpu_switch_to',
+      'vectors', 'el0_sync', 'el0_svc', 'el0_undef', 'local_restart', 'ret_to_user', 'ret_from_fork', 'cpu_switch_to',
       '__vdso_start', '__kernel_rt_sigreturn', '__vdso_end', ...Object.values(desc.symbols ?? {}),
     ]) {
       expect(r.symbols.has(label), label).toBe(true);
@@ -213,7 +239,7 @@ describe('createPort', () => {
     const port = await createPort();
     expect(port.descriptor.name).toBe('arm64');
     expect(port.mutants.sort()).toEqual([
-      'copy-thread-ignores-null-regs', 'double-restart', 'fn-before-schedule-tail', 'fork-child-nonzero',
+      'copy-thread-ignores-null-regs', 'double-restart', 'fault-exit-irqs-on', 'fn-before-schedule-tail', 'fork-child-nonzero',
       'handlerless-restart-via-user', 'irqs-on-exit', 'no-arg-reload-after-ptrace', 'restart-after-sigreturn',
       'work-bit-not-cleared',
     ]);
@@ -533,12 +559,113 @@ describe('on Unicorn', () => {
     expect(c.normaliseResult({ x0: 0xfffffffffffffffcn })).toBe(-4n);
   });
 
-  it('user mode really is EL0: a privileged instruction faults into the CPU model', () => {
-    const { b, t, k } = start();
-    const { user } = userFrame(b, k, t, `nop\nmsr daifset, #2\ndone:\nnop\n`);
-    expect(() => b.m.run(b.sym.get('ret_to_user')!, { instructions: 1000 }, user.symbols.get('done')!)).toThrow(/user fault.*EL0/);
+  it('user mode really is EL0: the privileged op traps (EC 0x18) to vectors+0x400 at EL1h with ELR = its pc; do_user_fault(regs, SIGILL) on a NO_SYSCALL frame', () => {
+    expect(PRIVILEGED).toBe('msr daifset, #2');
+    const r = faultRun(undefined, PRIVILEGED);
+    // the architectural exception entry
+    expect(r.vec.el).toBe(1);
+    expect(r.vec.elr).toBe(r.fault);
+    // MSR (immediate) DAIFSet trapped by SCTLR_EL1.UMA: Op0 0, Op2 6, Op1 3, CRn 4, Rt 31, CRm = #2, write
+    expect(r.vec.esr).toBe((0x18n << 26n) | (1n << 25n) | (6n << 17n) | (3n << 14n) | (4n << 10n) | (31n << 5n) | (2n << 1n));
+    expect(r.vec.spsr! & 0x3cfn).toBe(0n); // EL0t, DAIF clear
+    expect(r.vec.pstate! & 0x3cfn).toBe(0x3c5n); // EL1h, DAIF masked
+    expect(r.vec.irqs).toBe(false);
+    expect(r.vec.sp).toBe(r.t.stackTop);
+    expect(r.vec.sp_el0).toBe(USER_STACK);
+    // el0_undef: do_user_fault(current_pt_regs(), SIGILL) once, irqs on, the frame marked as no syscall
+    expect(log(r.b, L.faultCalls)).toBe(1n);
+    expect(log(r.b, L.faultRegs)).toBe(r.regs.base);
+    expect(log(r.b, L.faultSig)).toBe(4n);
+    expect(BigInt.asIntN(64, log(r.b, L.faultNr))).toBe(-1n);
+    expect(log(r.b, L.faultDaif) & PSR_I).toBe(0n);
+    // then the exit work: do_work_pending(regs, flags with SIGPENDING, 0) with irqs off
+    expect(log(r.b, L.dwpCalls)).toBe(1n);
+    expect(log(r.b, L.dwpFlags) & TIF('SIGPENDING')).not.toBe(0n);
+    expect(log(r.b, L.dwpWhy)).toBe(0n);
+    expect(log(r.b, L.dwpDaif) & PSR_I).not.toBe(0n);
+    // C2 at every ret_to_user: irqs off, sp = the pt_regs base
+    expect(r.atRestore).toEqual([{ irqs: false, sp: r.regs.base }, { irqs: false, sp: r.regs.base }]);
+    // the saved frame: pc of the faulting instruction, user registers as they were, no syscall
+    expect(r.faultFrame).toMatchObject({ pc: r.fault, x0: 0x55n, x8: BigInt(NR['getpid']!), x19: 0x19n, sp: USER_STACK, syscallno: 0xffffffffn });
+    // back at EL0 where the "handler" pointed the frame, nothing clobbered (x0 is no return value)
+    expect(mach(r).privilege()).toBe(0);
+    expect([mach(r).reg('x0'), mach(r).reg('x8'), mach(r).reg('x19'), mach(r).reg('sp')]).toEqual([0x55n, BigInt(NR['getpid']!), 0x19n, USER_STACK]);
+  });
+
+  it('an EL1-only system register read at EL0 is UNDEFINED: EC 0x00 (unknown), same fault path', () => {
+    const r = faultRun(undefined, 'mrs x0, elr_el1');
+    expect(r.vec.elr).toBe(r.fault);
+    expect(r.vec.esr).toBe((0x00n << 26n) | (1n << 25n));
+    expect([log(r.b, L.faultCalls), log(r.b, L.faultSig), log(r.b, L.dwpWhy)]).toEqual([1n, 4n, 0n]);
+    expect(mach(r).reg('x0')).toBe(0x55n);
+  });
+
+  it('undefSyndrome: EC 0x18 only for what an SCTLR_EL1 EL0 control traps, with the ISS fields; else EC 0x00', () => {
+    const enc = (insn: string) => Number(new DataView(h.as.assemble({ file: 'i', text: insn }, { base: USER_TEXT }).bytes.buffer).getUint32(0, true));
+    const SYS = (0x18n << 26n) | (1n << 25n);
+    const sctlr = 0xc50838n; // Unicorn's reset value: UMA, DZE, UCT, UCI clear
+    // mrs x3, daif (S3_3_C4_C2_1), a read
+    expect(undefSyndrome(enc('mrs x3, daif'), sctlr)).toBe(SYS | (3n << 20n) | (1n << 17n) | (3n << 14n) | (4n << 10n) | (3n << 5n) | (2n << 1n) | 1n);
+    // msr daifclr, #15
+    expect(undefSyndrome(enc('msr daifclr, #15'), sctlr)).toBe(SYS | (7n << 17n) | (3n << 14n) | (4n << 10n) | (31n << 5n) | (15n << 1n));
+    // mrs x0, ctr_el0 (S3_3_C0_C0_1) with UCT clear
+    expect(undefSyndrome(enc('mrs x0, ctr_el0'), sctlr)).toBe(SYS | (3n << 20n) | (1n << 17n) | (3n << 14n) | (0n << 10n) | (0n << 5n) | 1n);
+    // the control set: not a trap (the access would not fault)
+    expect(undefSyndrome(enc('msr daifset, #2'), sctlr | (1n << 9n)) >> 26n).toBe(0n);
+    // UNDEFINED at EL0: EL1 registers, eret, hvc, an unallocated encoding
+    for (const i of ['mrs x0, elr_el1', 'msr sctlr_el1, x0', 'eret', 'hvc #0']) expect(undefSyndrome(enc(i), sctlr), i).toBe(1n << 25n);
+    expect(undefSyndrome(0, sctlr)).toBe(1n << 25n);
+  });
+
+  it('other EL0 exceptions (brk) still stop the run; any exception taken at EL1 is a kernel bug', () => {
+    const { b: m1, t, k } = start();
+    const { user } = userFrame(m1, k, t, `nop\nbrk #1\ndone:\nnop\n`);
+    expect(() => m1.m.run(m1.sym.get('ret_to_user')!, { instructions: 1000 }, user.symbols.get('done')!)).toThrow(/user fault \(BKPT\) at EL0/);
+
+    const { b: m2, t: t2 } = start();
+    const blob = h.as.assemble({ file: 'k', text: 'nop\nmsr daifset, #2\nmrs x0, elr_el2\nnop\n' }, { base: mem.kernelText + 0xf000n });
+    m2.m.write(blob.base, blob.bytes);
+    m2.m.setReg('sp', t2.stackTop);
+    expect(() => m2.m.run(blob.base, { instructions: 100 }, blob.base + 12n)).toThrow(/UDEF taken at EL1 .*the kernel raised an exception/);
+    expect(m2.m.reg('pc')).toBe(blob.base + 8n); // msr daifset is fine at EL1; mrs elr_el2 is not
   });
 });
+
+/** The machine of a faultRun. */
+const mach = (r: { b: Booted }) => r.b.m;
+
+/**
+ * User code that faults at `fault` with `insn` (x0, x8, x19 and a stale syscallno in the frame
+ * set beforehand); when do_work_pending is reached the frame is pointed at `done` as a SIGILL
+ * handler editing its context would, and the run ends there at EL0. Returns what the vector
+ * entry, the stand-ins (in the log) and every ret_to_user saw.
+ */
+function faultRun(entryText: string | undefined, insn: string) {
+  const { b: booted, t, k } = start(entryText);
+  const { regs, user } = userFrame(booted, k, t, `movz x0, #0x55\nmovz x8, #${NR['getpid']}\nmovz x19, #0x19\nfault:\n${insn}\nnop\ndone:\nnop\n`);
+  regs.set('syscallno', BigInt(NR['getpid']!)); // left over from an earlier syscall
+  const fault = user.symbols.get('fault')!;
+  const done = user.symbols.get('done')!;
+  const m = booted.m;
+  const vec: Partial<Record<'elr' | 'esr' | 'spsr' | 'pstate' | 'sp' | 'sp_el0', bigint> & { el: number; irqs: boolean }> = {};
+  const at = booted.sym.get('vectors')! + 0x400n;
+  m.hookCode(at, at, () =>
+    Object.assign(vec, {
+      el: m.privilege(), elr: m.reg('elr_el1'), esr: m.reg('esr_el1'), spsr: m.reg('spsr_el1'), pstate: m.reg('pstate'),
+      irqs: m.irqsEnabled(), sp: m.reg('sp'), sp_el0: m.reg('sp_el0'),
+    }),
+  );
+  let faultFrame: Record<string, bigint> | undefined;
+  const duf = booted.sym.get('do_user_fault')!;
+  m.hookCode(duf, duf, () => (faultFrame = regs.snapshot()));
+  const dwp = booted.sym.get('do_work_pending')!;
+  m.hookCode(dwp, dwp, () => (regs.pc = done));
+  const restore = booted.sym.get('ret_to_user')!;
+  const atRestore: { irqs: boolean; sp: bigint }[] = [];
+  m.hookCode(restore, restore, () => atRestore.push({ irqs: m.irqsEnabled(), sp: m.reg('sp') }));
+  m.run(restore, { instructions: 5000 }, done);
+  return { b: booted, t, regs, fault, done, vec, atRestore, faultFrame };
+}
 
 // Each bug-zoo mutant must be caught by one of the checks above, run here against the
 // mutated sources (entry.S text, port "C", descriptor) that createPort({ mutant }) gives.
@@ -566,6 +693,11 @@ describe('the bug zoo is caught by these unit checks', () => {
   }
 
   const checks: Record<string, Check> = {
+    'fault-exit-irqs-on': (e) => {
+      const r = faultRun(e, PRIVILEGED);
+      expect(log(r.b, L.dwpDaif) & PSR_I).not.toBe(0n);
+      expect(r.atRestore.map((x) => x.irqs)).toEqual([false, false]);
+    },
     'irqs-on-exit': (e) => {
       expect(getpidRun(e).irqsAtRestore).toEqual([false, false]);
     },

@@ -1,8 +1,9 @@
 // The part of an x86-64 CPU that Unicorn 2 does not do for us: the SYSCALL instruction's
-// privilege transition (Unicorn only reports it through UC_HOOK_INSN), plus the boot-time
-// state Linux's cpu_init()/syscall_init() set up: a GDT with Linux's selectors and the
-// SYSCALL MSRs. IRETQ back to user mode, SWAPGS, STI/CLI and the CPL checks on privileged
-// instructions are the emulator's own.
+// privilege transition (Unicorn only reports it through UC_HOOK_INSN), the delivery of a
+// user-mode #GP through an interrupt gate (Unicorn reports exceptions through UC_HOOK_INTR
+// and never reads an IDT), plus the boot-time state Linux's cpu_init()/syscall_init() set
+// up: a GDT with Linux's selectors and the SYSCALL MSRs. IRETQ back to user mode, SWAPGS,
+// STI/CLI and the CPL checks on privileged instructions are the emulator's own.
 
 import type { CpuModel } from '@archkit/generic-core/contracts/port';
 import type { Machine } from '@archkit/generic-core/machine/machine';
@@ -62,6 +63,43 @@ function hex(v: bigint): string {
   return `0x${v.toString(16)}`;
 }
 
+/** #GP: the vector Linux turns into SIGSEGV for a user task (exc_general_protection). */
+export const X86_TRAP_GP = 13;
+/** #UD: Unicorn 2.0.1 never delivers it to UC_HOOK_INTR (ud2 ends the run with UC_ERR_INSN_INVALID). */
+export const X86_TRAP_UD = 6;
+
+/**
+ * The user-mode exceptions this CPU model delivers, by vector: the arch.json `symbols`
+ * role of the handler in entry.S (its IDT gate), and the label used when arch.json names
+ * none. Only #GP: #UD does not reach the interrupt hook on Unicorn 2.0.1 (see X86_TRAP_UD).
+ */
+export const USER_EXCEPTIONS: Record<number, { role: string; label: string }> = {
+  [X86_TRAP_GP]: { role: 'excGeneralProtection', label: 'asm_exc_general_protection' },
+};
+
+/**
+ * Exception entry through a 64-bit interrupt gate from CPL 3 (Intel SDM vol. 3A 6.14,
+ * "Exception and Interrupt Handling in 64-bit Mode"): rsp = TSS.RSP0 aligned down to 16;
+ * push SS, RSP, RFLAGS, CS, RIP (of the faulting instruction: a fault) and the error code;
+ * CPL 0 with the kernel CS/SS; RFLAGS.TF/NT/RF cleared and, for an interrupt gate, IF;
+ * rip = the gate's handler. GS is untouched: the handler runs with the user's GS until
+ * its swapgs. Must be called from the interrupt hook, where rip is the faulting instruction.
+ */
+export function exceptionEntry(m: Machine, sp0: bigint, handler: bigint, errorCode: bigint): bigint {
+  const rflags = m.reg('rflags');
+  const frame = [m.reg('ss'), m.reg('rsp'), rflags, m.reg('cs'), m.reg('rip'), errorCode];
+  let sp = sp0 & ~0xfn;
+  for (const v of frame) {
+    sp -= 8n;
+    m.writeUint(sp, 8, v);
+  }
+  m.setPrivilege(0); // CS = __KERNEL_CS, SS = __KERNEL_DS, CPL 0
+  m.setReg('rsp', sp);
+  m.setReg('rflags', (rflags & ~(EFLAGS.TF | EFLAGS.NT | EFLAGS.RF | EFLAGS.IF)) | EFLAGS.FIXED);
+  m.setReg('rip', handler);
+  return sp;
+}
+
 /** The architectural SYSCALL (Intel SDM vol. 2B, SYSCALL), from CPL 3. */
 export function syscallEntry(m: Machine): void {
   const next = m.reg('rip'); // the machine reports the address after the instruction
@@ -102,15 +140,36 @@ export const cpu: CpuModel = {
       syscallEntry(m);
     });
 
-    // Faults are never delivered through an IDT here. A fault in user mode would be a
-    // SIGSEGV/SIGILL for the task in Linux; scenarios never fault on purpose, so a user
-    // fault stops the run as a failure naming the vector, like a kernel fault (an oops).
+    // TSS.sp0, the kernel stack a CPL3 -> CPL0 exception switches to, is
+    // task_top_of_stack(current), as __switch_to's load_sp0() kept it before PTI moved
+    // sp0 to the entry trampoline stack: the same value as the per-cpu top_of_stack word
+    // the core keeps for entry.S. (Only type imports from the core here: the loader may
+    // import this file from a copy of the lib.)
+    const gates = new Map<number, bigint>();
+    for (const [vec, { role, label }] of Object.entries(USER_EXCEPTIONS)) {
+      const name = k.desc.symbols?.[role] ?? label;
+      const at = symbols.get(name);
+      if (at === undefined) throw new Error(`x86_64: entry.S defines no ${name} (the ${VECTOR_NAMES[Number(vec)]} handler)`);
+      gates.set(Number(vec), at);
+    }
+
+    // No IDT is read: the hook stands in for delivery. A #GP in user mode goes through
+    // its gate (exceptionEntry) to entry.S, whose C half forces a signal on the task,
+    // as Linux does. Any other fault, and every fault at CPL 0, stops the run as a
+    // failure naming the vector, like a kernel oops.
     m.hookInterrupt((intno) => {
       const what = VECTOR_NAMES[intno] ?? `vector ${intno}`;
       const cpl = m.privilege();
       const where = `rip ${hex(m.reg('rip'))}, rsp ${hex(m.reg('rsp'))}`;
-      if (cpl === 3) k.bug('cpu', `user-mode fault ${what} in task ${k.current().pid} at ${where}`);
-      k.bug('cpu', `kernel-mode fault ${what} at ${where} (CPL ${cpl})`);
+      const gate = gates.get(intno);
+      if (cpl === 3 && gate !== undefined) {
+        // #GP from CLI/HLT/a privileged instruction has error code 0 (no selector involved);
+        // Unicorn does not report the error code, and no user program here faults otherwise.
+        exceptionEntry(m, k.current().stackTop, gate, 0n);
+        return;
+      }
+      if (cpl === 3) k.bug('cpu', `user-mode fault ${what} in task ${k.current().pid} at ${where}: this CPU model delivers only #GP to user mode`);
+      k.bug('cpu', `kernel-mode fault ${what} at ${where} (CPL ${cpl}): an oops, the kernel must not fault`);
     });
   },
 };

@@ -22,6 +22,7 @@
 # Keystone turns an immediate written as -SYM into a RIP-relative memory
 # operand, so the negative errno is a constant of its own.
 .equ NEG_ENOSYS, -38
+.equ SIGSEGV, 11
 
 # ---------------------------------------------------------------------------
 # SYSCALL lands here (MSR_LSTAR). The CPU has put the user rip in rcx and the
@@ -145,6 +146,57 @@ restoreUserRegs:
 .Lrestart_block:
     mov eax, __NR_restart_syscall
     jmp .Lrestart
+
+# ---------------------------------------------------------------------------
+# #GP from user mode (IDT vector 13, an interrupt gate). cpu.ts's exceptionEntry
+# did what the CPU does: rsp = TSS.sp0 (the per-cpu top of stack), pushed ss,
+# sp, flags, cs, ip (of the faulting instruction) and the error code, CPL0, IF
+# clear; GS is still the user's. As idtentry + error_entry
+# (arch/x86/entry/entry_64.S): the hardware frame is the top of pt_regs and the
+# error code sits in the orig_ax slot; the registers go below it in the
+# syscall path's order. orig_ax then becomes -1: this frame is no syscall, so
+# the exit work can never restart it. Only ever entered from CPL3 (a kernel
+# #GP stops the run in cpu.ts), hence the unconditional swapgs.
+asm_exc_general_protection:
+    swapgs
+    push rdi
+    push rsi
+    push rdx
+    push rcx
+    push rax
+    push r8
+    push r9
+    push r10
+    push r11
+    push rbx
+    push rbp
+    push r12
+    push r13
+    push r14
+    push r15
+    mov qword ptr [rsp + PT_ORIG_AX], -1        # the error code's slot: no syscall
+
+    # exc_general_protection(): irqs back on as the user had them (always on in
+    # user mode), force_sig(SIGSEGV) on current, irqs off for the exit.
+    sti
+    mov rdi, rsp
+    mov esi, SIGSEGV
+    call do_user_fault
+    cli
+
+# Return-from-exception path: the syscall exit's work check without the
+# syscall-only parts (no trace-exit, no restart). rsp = pt_regs base.
+.Lexc_exit:
+    mov rbx, qword ptr gs:[riz*1 + PCPU_CURRENT_TASK]
+    mov rsi, qword ptr [rbx + TI_FLAGS]
+    test rsi, _TIF_WORK_MASK
+    jz restoreUserRegs
+    mov rdi, rsp
+    xor edx, edx                # do_work_pending(regs, flags, syscall=0)
+    call do_work_pending
+    test rax, rax
+    jz restoreUserRegs
+    ud2                         # BUG(): a restart asked for on a non-syscall frame
 
 # ---------------------------------------------------------------------------
 # First return of every new task (copy_thread's inactive_task_frame has this

@@ -872,3 +872,30 @@ describe.each(ARCH_NAMES)('compileProgram (%s)', (name) => {
     expect(r.k.readWord(user + USER_DATA + 16n)).toBe(0x33n);
   });
 });
+
+// ------------------------------------------------------------------ force_sig (user faults)
+
+describe.each(ARCH_NAMES)('force_sig (%s)', (name) => {
+  it('a fault signal is delivered even when blocked or ignored: unblocked, SIG_IGN reset to SIG_DFL', () => {
+    const { k } = boot(arch(name));
+    const t = k.current();
+    t.blocked = E.sigmask(E.SIGSEGV);
+    t.sigactions[E.SIGILL]!.handler = SIG_IGN;
+    k.forceSig(E.SIGSEGV);
+    k.forceSig(E.SIGILL);
+    expect(t.blocked & E.sigmask(E.SIGSEGV)).toBe(0n);
+    expect(t.sigactions[E.SIGILL]!.handler).toBe(0n);
+    expect(t.pending).toBe(E.sigmask(E.SIGSEGV) | E.sigmask(E.SIGILL));
+    expect(k.testTif(t, 'SIGPENDING')).toBe(true);
+    expect(k.trace).toContain(`${t.pid}:fault sig${E.SIGSEGV}`);
+  });
+
+  it('a handled fault signal keeps its handler', () => {
+    const { k } = boot(arch(name));
+    const t = k.current();
+    t.sigactions[E.SIGSEGV]!.handler = 0x800100n;
+    k.forceSig(E.SIGSEGV);
+    expect(t.sigactions[E.SIGSEGV]!.handler).toBe(0x800100n);
+    expect(t.pending).toBe(E.sigmask(E.SIGSEGV));
+  });
+});

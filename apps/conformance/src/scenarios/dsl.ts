@@ -188,3 +188,5 @@ export const SIGUSR2 = 12;
 export const SIGSTOP = 19;
 export const SIGCONT = 18;
 export const SIGKILL = 9;
+export const SIGSEGV = 11;
+export const SIGILL = 4;

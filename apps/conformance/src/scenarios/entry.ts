@@ -12,6 +12,8 @@ import {
   SIGSTOP,
   SIGUSR1,
   SIGUSR2,
+  SIGSEGV,
+  SIGILL,
   clockEvent,
   entries,
   exit,
@@ -434,6 +436,34 @@ export const entryScenarios: ScenarioDef[] = [
     },
   },
 
+  {
+    id: 'signal.user-fault',
+    group: 'signal',
+    contracts: ['C7', 'C2'],
+    title: 'a privileged instruction in user mode faults; the fault arrives as a signal whose handler can step over it',
+    programs: () => ({
+      '/init': prog('/init', [
+        ...sigaction(SIGSEGV, 'h11'),
+        ...sigaction(SIGILL, 'h4'),
+        { op: 'privileged' },
+        label('after'),
+        set('callee0', 1),
+        store('callee0', 'after'),
+        ...exit(0),
+        ...handler('h11', [{ op: 'ctxStore', reg: 'pc', value: { label: 'after' } }]),
+        ...handler('h4', [{ op: 'ctxStore', reg: 'pc', value: { label: 'after' } }]),
+      ]),
+    }),
+    check(env) {
+      const fault = env.k.trace.find((l) => l.startsWith('1:fault sig'));
+      env.observed.fault = fault?.split(' ')[1];
+      expect(fault, 'C2', 'user mode ran a privileged instruction and nothing faulted');
+      const runs = handlerRuns(env, SIGSEGV) + handlerRuns(env, SIGILL);
+      expect(runs === 1, 'C7', `the fault handler ran ${runs} times`);
+      expect(slot(env, 1, 'after') === 1n, 'C7', 'the task did not resume where the handler pointed it');
+      expect(env.k.task(1)!.exitCode === 0 && env.k.task(1)!.killedBy === 0, 'C7', 'the task did not exit normally after the handled fault');
+    },
+  },
   // ------------------------------------------------------------------ C8 ptrace
   {
     id: 'ptrace.entry-modify-args',

@@ -19,6 +19,7 @@ export const ERESTART_RESTARTBLOCK = 516n;
 
 export const SIGHUP = 1;
 export const SIGINT = 2;
+export const SIGILL = 4;
 export const SIGKILL = 9;
 export const SIGUSR1 = 10;
 export const SIGSEGV = 11;

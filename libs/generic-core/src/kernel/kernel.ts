@@ -119,7 +119,6 @@ export class Kernel implements KernelApi {
   private vdso: Uint8Array = new Uint8Array(0);
   private readonly tif: Record<string, bigint> = {};
   private readonly workMask: bigint;
-  private readonly syscallWorkMask: bigint;
   /** set by do_signal when it rewound the frame for a restart on this return path */
   private restartDecided = false;
   /** simulated time, ns; advanced by world events */
@@ -139,7 +138,6 @@ export class Kernel implements KernelApi {
     this.layout = ptRegsLayout(this.desc);
     for (const [name, bit] of Object.entries(this.desc.tif)) this.tif[name] = 1n << BigInt(bit);
     this.workMask = this.mask('_TIF_WORK_MASK');
-    this.syscallWorkMask = this.desc.workMasks['_TIF_SYSCALL_WORK'] ? this.mask('_TIF_SYSCALL_WORK') : 0n;
     const cc = this.desc.callingConvention;
     this.bridge = new Bridge(
       this.m,
@@ -622,6 +620,19 @@ export class Kernel implements KernelApi {
     return h === SIG_IGN || (h === SIG_DFL && E.KERNEL_IGNORE.includes(sig));
   }
 
+  forceSig(sig: number): void {
+    const t = this.cur;
+    const ka = t.sigactions[sig]!;
+    // force_sig_info(): a fault cannot be blocked or ignored; an ignored one kills
+    if (ka.handler === SIG_IGN || t.blocked & E.sigmask(sig)) {
+      if (ka.handler === SIG_IGN) ka.handler = SIG_DFL;
+      t.blocked &= ~E.sigmask(sig);
+    }
+    this.trace.push(`${t.pid}:fault sig${sig}`);
+    t.pending |= E.sigmask(sig);
+    this.recalcSigpending(t);
+  }
+
   /** send_signal() + signal_wake_up(). */
   sendSignal(t: Task, sig: number): void {
     if (t.state === 'zombie' || t.state === 'dead') return;
@@ -823,6 +834,12 @@ export class Kernel implements KernelApi {
     b.register('syscall_trace_enter', (regs) => this.syscallTraceEnter(regs!));
     b.register('syscall_trace_exit', (regs) => this.syscallTraceExit(regs!));
     b.register('sys_ni_syscall', () => -E.ENOSYS);
+    // do_user_fault(regs, sig): the C half of a user-mode exception (#GP, #UD, EL0 undef)
+    b.register('do_user_fault', (regs, sig) => {
+      if (regs !== this.currentPtRegs().base) this.bug('C4', `do_user_fault got regs 0x${regs!.toString(16)}, not current_pt_regs()`);
+      this.forceSig(Number(sig));
+      return 0n;
+    });
     for (const [name, impl] of Object.entries(syscallTable(this))) {
       const nr = this.desc.syscall.numbers[name];
       if (nr === undefined) continue;

@@ -69,4 +69,6 @@ export interface KernelApi {
   writeWord(addr: bigint, v: bigint): void;
   /** A kernel bug or a contract violation: stops the run and fails the scenario. */
   bug(contract: string, message: string): never;
+  /** force_sig(): a synchronous signal for the current task (a fault); blocked or ignored, it is delivered anyway. */
+  forceSig(sig: number): void;
 }

@@ -33,7 +33,7 @@ import type { Machine } from '../machine/machine.ts';
 import { createUnicornMachine } from '../machine/unicorn.ts';
 
 /** The core's C functions entry.S links against (the stand-ins must define them). */
-export const ENTRY_C_FUNCTIONS = ['schedule_tail', 'do_work_pending', 'syscall_trace_enter', 'syscall_trace_exit', 'sys_ni_syscall'] as const;
+export const ENTRY_C_FUNCTIONS = ['schedule_tail', 'do_work_pending', 'syscall_trace_enter', 'syscall_trace_exit', 'sys_ni_syscall', 'do_user_fault'] as const;
 
 /** task_struct slot size in the harness (the tests' hand-built tasks). */
 export const HARNESS_TASK_STRUCT_SIZE = 0x400n;
@@ -266,6 +266,9 @@ export function portHarness(opts: PortHarnessOptions): PortHarness {
         writeWord: (a, v) => m.writeUint(a, word, BigInt.asUintN(word * 8, v)),
         bug: (contract, message) => {
           throw new BugReport(`[${contract}] ${message}`);
+        },
+        forceSig: (sig) => {
+          cur.t.pending |= 1n << BigInt(sig - 1);
         },
       };
     },

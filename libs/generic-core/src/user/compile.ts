@@ -25,6 +25,8 @@ export type Op =
   | { op: 'jmp'; label: string }
   | { op: 'ret' }
   | { op: 'nop' }
+  /** an instruction only the kernel may run: user mode must fault on it */
+  | { op: 'privileged' }
   | { op: 'ctxStore'; reg: Reg; value: Val }
   | { op: 'fillRegs'; seed: bigint; keepLink?: boolean }
   | { op: 'storeRegs'; prefix: string };
@@ -69,6 +71,8 @@ export function resolveReg(desc: ArchDescriptor, reg: Reg): string {
   const r = desc.registers;
   if (reg === 'ret') return r.ret;
   if (reg === 'nr') return r.nr;
+  if (reg === 'pc') return r.pc;
+  if (reg === 'sp') return r.sp;
   let m = /^arg(\d)$/.exec(reg);
   if (m) return r.args[Number(m[1])]!;
   m = /^callee(\d+)$/.exec(reg);
@@ -173,6 +177,7 @@ export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffse
         break;
       case 'ret':
       case 'nop':
+      case 'privileged':
         out.push(render(op.op, {}));
         break;
       case 'ctxStore':
