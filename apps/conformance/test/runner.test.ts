@@ -115,7 +115,15 @@ describe('bad input: one paragraph naming the file and what is wrong', () => {
     let badLine = 0;
     const dir = libCopy('src/entry.S', (s) => {
       const lines = s.split('\n');
-      badLine = lines.findIndex((l) => /^\s+(mov|push|pop)\b/.test(l)) + 1;
+      // the first instruction outside a macro body (errors inside one are reported at its use)
+      let inMacro = false;
+      badLine =
+        lines.findIndex((l) => {
+          if (/^\s*\.macro\b/.test(l)) inMacro = true;
+          else if (/^\s*\.endm\b/.test(l)) inMacro = false;
+          else if (!inMacro && /^\s+(mov|push|pop)\b/.test(l)) return true;
+          return false;
+        }) + 1;
       lines[badLine - 1] = '    frobnicate rax, rbx';
       return lines.join('\n');
     });

@@ -22,6 +22,26 @@
 # Keystone turns an immediate written as -SYM into a RIP-relative memory
 # operand, so the negative errno is a constant of its own.
 .equ NEG_ENOSYS, -38
+
+# The general registers of pt_regs below orig_ax, di first; `ax` is what goes in
+# the ax slot (the syscall path stores -ENOSYS there until the call returns).
+.macro PUSH_REGS ax
+    push rdi
+    push rsi
+    push rdx
+    push rcx
+    push \ax
+    push r8
+    push r9
+    push r10
+    push r11
+    push rbx
+    push rbp
+    push r12
+    push r13
+    push r14
+    push r15
+.endm
 .equ SIGSEGV, 11
 
 # ---------------------------------------------------------------------------
@@ -41,21 +61,7 @@ entry_SYSCALL_64:
     push __USER_CS                              # cs
     push rcx                                    # ip
     push rax                                    # orig_ax = nr
-    push rdi
-    push rsi
-    push rdx
-    push rcx
-    push NEG_ENOSYS                             # ax until the call returns
-    push r8
-    push r9
-    push r10
-    push r11
-    push rbx
-    push rbp
-    push r12
-    push r13
-    push r14
-    push r15
+    PUSH_REGS NEG_ENOSYS                        # ax = -ENOSYS until the call returns
 
     sti
     mov rbx, qword ptr gs:[riz*1 + PCPU_CURRENT_TASK]
@@ -159,21 +165,7 @@ restoreUserRegs:
 # #GP stops the run in cpu.ts), hence the unconditional swapgs.
 asm_exc_general_protection:
     swapgs
-    push rdi
-    push rsi
-    push rdx
-    push rcx
-    push rax
-    push r8
-    push r9
-    push r10
-    push r11
-    push rbx
-    push rbp
-    push r12
-    push r13
-    push r14
-    push r15
+    PUSH_REGS rax
     mov qword ptr [rsp + PT_ORIG_AX], -1        # the error code's slot: no syscall
 
     # exc_general_protection(): irqs back on as the user had them (always on in

@@ -302,3 +302,12 @@ describe('lines keystone would silently drop or mis-encode', () => {
     expect(() => arm.assemble({ file: 'a.S', text: 'ldr x0, [x1\n' }, { base: 0x1000n })).toThrow(/a\.S:1: .*unbalanced/);
   });
 });
+
+describe('errors inside a macro body', () => {
+  it('name the use site and the macro definition', async () => {
+    const { createKeystoneAssembler } = await import('../src/asm/keystone.ts');
+    const as = await createKeystoneAssembler('x86_64');
+    const text = ['.macro SAVE r', '    push \\r', '    frobnicate rax', '.endm', 'start:', '    nop', '    SAVE rbx', '    ret'].join('\n');
+    expect(() => as.assemble({ file: 'm.S', text }, { base: 0x1000n })).toThrow(/m\.S:7: .*in the expansion of macro SAVE, defined at line 1/);
+  });
+});

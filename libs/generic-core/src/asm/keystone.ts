@@ -709,7 +709,11 @@ class KeystoneAssembler implements Assembler {
         : missing.length > 1
           ? `undefined symbols ${missing.map((m) => `'${m}'`).join(', ')}${tag}`
           : this.describe(failing);
-    return new AsmError(file, idx + 1, detail, textLines[idx]);
+    // keystone reports a bad line inside a macro body at the macro's use: say which body
+    const use = /^\s*([A-Za-z_.$][\w.$]*)/.exec(line.code)?.[1];
+    const def = use === undefined ? -1 : textLines.findIndex((l) => new RegExp(`^\\s*\\.macro\\s+${use.replace(/[.$]/g, '\\$&')}\\b`).test(l));
+    const where = def >= 0 ? ` (in the expansion of macro ${use}, defined at line ${def + 1})` : '';
+    return new AsmError(file, idx + 1, detail + where, textLines[idx]);
   }
 }
 
