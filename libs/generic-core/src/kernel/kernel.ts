@@ -381,6 +381,12 @@ export class Kernel implements KernelApi {
     this.finishTaskSwitch(last);
   }
 
+  /** Entry glue must hand C the task's own pt_regs (C4). */
+  private expectCurrentRegs(fn: string, regs: bigint): void {
+    const cur = this.currentPtRegs().base;
+    if (regs !== cur) this.bug('C4', `${fn} got regs 0x${regs.toString(16)}, current_pt_regs() is 0x${cur.toString(16)}`);
+  }
+
   /** The per-cpu words entry.S reads: current_task and the top of its kernel stack. */
   private setPerCpuCurrent(t: Task): void {
     const pcpu = perCpu(this.desc);
@@ -749,7 +755,7 @@ export class Kernel implements KernelApi {
   /** do_work_pending(regs, thread_flags, syscall): entered and left (0) with irqs off. */
   *doWorkPending(regsAddr: bigint, flags: bigint, syscall: bigint): Gen<bigint> {
     const regs = this.ptRegsAt(regsAddr);
-    if (regs.base !== this.currentPtRegs().base) this.bug('C4', `do_work_pending got regs 0x${regs.base.toString(16)}, current_pt_regs() is 0x${this.currentPtRegs().base.toString(16)}`);
+    this.expectCurrentRegs('do_work_pending', regsAddr);
     if (this.m.irqsEnabled()) this.bug('C5', 'do_work_pending was entered with interrupts enabled');
     this.trace.push(`${this.cur.pid}:do_work_pending 0x${flags.toString(16)}`);
     let passes = 0;
@@ -836,7 +842,7 @@ export class Kernel implements KernelApi {
     b.register('sys_ni_syscall', () => -E.ENOSYS);
     // do_user_fault(regs, sig): the C half of a user-mode exception (#GP, #UD, EL0 undef)
     b.register('do_user_fault', (regs, sig) => {
-      if (regs !== this.currentPtRegs().base) this.bug('C4', `do_user_fault got regs 0x${regs!.toString(16)}, not current_pt_regs()`);
+      this.expectCurrentRegs('do_user_fault', regs!);
       this.forceSig(Number(sig));
       return 0n;
     });
