@@ -4,5 +4,6 @@ export default defineProject({
   test: {
     name: 'conformance',
     include: ['test/**/*.test.ts'],
+    setupFiles: ['@archkit/generic-core/testing/register-ts'],
   },
 });

@@ -2,14 +2,15 @@
 // few instructions, close), the median cost of one scenario through the Runner, their ratio,
 // and the wall time of the whole matrix. Figures only: nothing here asserts on timings.
 
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArchInfo, Runner } from './types.ts';
 import { exitAfterFlush, selectArches, selectScenarios, UsageError } from './cli.ts';
 import { writeJsonFile } from './report/json.ts';
 import { renderTable } from './report/table.ts';
-import type { Machine, MachineSpec } from '@archkit/generic-core/machine/machine';
+import type { Machine } from '@archkit/generic-core/machine/machine';
+import type { UnicornCpu } from '@archkit/generic-core/machine/unicorn/machine';
+import type { ArchModule } from '@archkit/generic-core/contracts/port';
 
 const HELP = `Usage: npm run bench -- [--arch LIST] [--scenario GLOBS] [--reps N] [--floor-runs N] [--json FILE]
 
@@ -25,25 +26,8 @@ Options:
   --json FILE        also write the figures as JSON
 `;
 
-/** A few no-op instructions per Unicorn arch, little-endian encodings unless noted. */
-const NOPS: Record<string, { le: number[]; be?: number[] }> = {
-  x86: { le: [0x90] },
-  arm64: { le: [0x1f, 0x20, 0x03, 0xd5] },
-  arm: { le: [0x00, 0xf0, 0x20, 0xe3], be: [0xe3, 0x20, 0xf0, 0x00] },
-  riscv: { le: [0x13, 0x00, 0x00, 0x00] },
-  mips: { le: [0, 0, 0, 0], be: [0, 0, 0, 0] },
-  ppc: { le: [0x00, 0x00, 0x00, 0x60], be: [0x60, 0x00, 0x00, 0x00] },
-  sparc: { le: [0x00, 0x00, 0x00, 0x01], be: [0x01, 0x00, 0x00, 0x00] },
-  m68k: { le: [0x71, 0x4e], be: [0x4e, 0x71] },
-  s390x: { le: [0x07, 0x07], be: [0x07, 0x07] },
-};
 const FLOOR_INSNS = 8;
 const FLOOR_BASE = 0x10000n;
-
-interface Descriptor {
-  endian: 'little' | 'big';
-  emulator: { backend: string; arch: string; mode: string; cpuModel?: string };
-}
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;
@@ -52,22 +36,21 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function readDescriptor(arch: string): Descriptor {
-  const url = import.meta.resolve(`@archkit/arch-${arch}/arch.json`);
-  return JSON.parse(readFileSync(fileURLToPath(url), 'utf8')) as Descriptor;
+/** What the floor needs of a CPU: its engine and one no-op. */
+export interface FloorCpu {
+  name: string;
+  nop: Uint8Array;
+  unicorn: UnicornCpu;
 }
 
-type CreateMachine = (spec: MachineSpec) => Machine;
+type CreateMachine = (cpu: UnicornCpu) => Machine;
 
 /** Median ms of: create engine, map a page, write and run FLOOR_INSNS no-ops, close. */
-export function measureFloor(create: CreateMachine, spec: MachineSpec, runs: number): { ms: number; note?: string } {
-  const nop = NOPS[spec.arch];
-  if (!nop) return { ms: NaN, note: `no no-op encoding known for emulator arch "${spec.arch}"` };
-  const one = spec.endian === 'big' ? (nop.be ?? nop.le) : nop.le;
-  const code = new Uint8Array(Array.from({ length: FLOOR_INSNS }, () => one).flat());
+export function measureFloor(create: CreateMachine, cpu: FloorCpu, runs: number): { ms: number } {
+  const code = new Uint8Array(Array.from({ length: FLOOR_INSNS }, () => [...cpu.nop]).flat());
   const once = (): number => {
     const t = performance.now();
-    const m = create(spec);
+    const m = create(cpu.unicorn);
     try {
       m.map(FLOOR_BASE, 0x1000, 7);
       m.write(FLOOR_BASE, code);
@@ -88,7 +71,6 @@ export interface ArchBench {
   emulator: string;
   scenarios: number;
   floorMs: number;
-  floorNote?: string;
   /** median over scenarios of each scenario's median ms over the repetitions */
   scenarioMedianMs: number;
   scenarioMaxMs: number;
@@ -105,11 +87,18 @@ export interface BenchReport {
   matrixWallMs: { first: number; median: number };
 }
 
+async function portCpu(arch: string): Promise<FloorCpu> {
+  const mod = (await import(`@archkit/arch-${arch}`)) as ArchModule;
+  const cpu = (await mod.createPort()).cpu;
+  cpu.unicorn.calibrate?.();
+  return cpu;
+}
+
 export async function bench(
   runner: Runner,
   arches: ArchInfo[],
   ids: string[],
-  opts: { reps: number; floorRuns: number; createMachine: CreateMachine; log?: (s: string) => void },
+  opts: { reps: number; floorRuns: number; createMachine: CreateMachine; cpuOf?: (arch: string) => Promise<FloorCpu>; log?: (s: string) => void },
 ): Promise<BenchReport> {
   const log = opts.log ?? (() => {});
   const perScenario = new Map<string, Map<string, number[]>>(arches.map((a) => [a.arch, new Map()]));
@@ -133,10 +122,8 @@ export async function bench(
   }
   const out: ArchBench[] = [];
   for (const a of arches) {
-    const d = readDescriptor(a.arch);
-    const spec: MachineSpec = { arch: d.emulator.arch, mode: d.emulator.mode, endian: d.endian };
-    if (d.emulator.cpuModel !== undefined) spec.cpuModel = d.emulator.cpuModel;
-    const floor = measureFloor(opts.createMachine, spec, opts.floorRuns);
+    const cpu = await (opts.cpuOf ?? portCpu)(a.arch);
+    const floor = measureFloor(opts.createMachine, cpu, opts.floorRuns);
     log(`bench: ${a.arch} floor ${floor.ms.toFixed(3)} ms`);
     const meds = [...perScenario.get(a.arch)!.values()].map(median);
     const scenarioMedianMs = median(meds);
@@ -150,7 +137,6 @@ export async function bench(
       archWallMs: median(archWall.get(a.arch)!),
       ratio: scenarioMedianMs / floor.ms,
     };
-    if (floor.note) b.floorNote = floor.note;
     out.push(b);
   }
   return {
@@ -177,7 +163,6 @@ export function renderBench(r: BenchReport): string {
       f(a.archWallMs, 0),
     ]),
   );
-  for (const a of r.arches) if (a.floorNote) s += `${a.arch}: floor not measured: ${a.floorNote}\n`;
   s += `\nfloor: median of ${r.floorRuns} fresh engines (create, map 4 KiB, run ${FLOOR_INSNS} no-ops, close)\n`;
   s += `scenario: median over scenarios of each one's median over ${r.reps} runs; ratio = scenario median / floor\n`;
   s += `whole matrix (${r.arches.length} arch${r.arches.length === 1 ? '' : 'es'}): ${f(r.matrixWallMs.first, 0)} ms first run, ${f(r.matrixWallMs.median, 0)} ms median of ${r.reps}\n`;
@@ -212,9 +197,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       return 0;
     }
     const { createRunner } = (await import('./runner.ts')) as { createRunner: () => Runner | Promise<Runner> };
-    const { createUnicornMachine } = (await import('@archkit/generic-core/machine/unicorn')) as {
-      createUnicornMachine: CreateMachine;
-    };
+    const { createUnicornMachine } = await import('@archkit/generic-core/machine/unicorn/machine');
     const runner = await createRunner();
     const ids = selectScenarios(runner.listScenarios(), o['scenario']);
     const arches = selectArches(await runner.listArches(), o['arch']);

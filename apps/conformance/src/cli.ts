@@ -5,6 +5,7 @@ import { realpathSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArchInfo, ArchReport, Runner, ScenarioInfo, ScenarioReport } from './types.ts';
+import type { EntryModel } from '@archkit/generic-core/contracts/descriptor';
 import { buildReport, writeJsonFile, writeJsonReport } from './report/json.ts';
 import { writeJUnitReport } from './report/junit.ts';
 import { renderConformance } from './report/matrix.ts';
@@ -70,6 +71,9 @@ Options:
   --scenario GLOBS   comma-separated scenario id globs; "*" matches any text,
                      e.g. "restart.*" or "fork.vfork,signal.*"; a bare group name
                      ("restart") means "restart.*" (default: every scenario)
+  --entry-model M    run each arch under entry model M (do-work-pending, generic-entry,
+                     arch) where it offers it, or "all" for every model each arch
+                     offers (default: the model its Linux uses, arch.json entry.model)
   --json FILE        write the JSON report (see README: report format)
   --junit FILE       write a JUnit XML report (one testsuite per arch)
 
@@ -89,6 +93,7 @@ Options:
   --arch LIST        comma-separated arch names, or "all" (default: all)
   --scenario GLOBS   scenario id globs, as for "archkit conformance" (default: all)
   --mutant GLOBS     mutant id globs (default: every mutant of each arch)
+  --entry-model M    as for "archkit conformance": run under model M, or "all"
   --json FILE        write { mutants: [...], summary: { killed, survived, errors } }
   --no-baseline      skip the unmutated baseline run
 
@@ -106,12 +111,13 @@ interface OptSpec {
 
 const OPTS: Record<string, Record<string, OptSpec>> = {
   list: { json: { value: true } },
-  conformance: { arch: { value: true }, scenario: { value: true }, json: { value: true }, junit: { value: true } },
+  conformance: { arch: { value: true }, scenario: { value: true }, json: { value: true }, junit: { value: true }, 'entry-model': { value: true } },
   mutants: {
     arch: { value: true },
     scenario: { value: true },
     mutant: { value: true },
     json: { value: true },
+    'entry-model': { value: true },
     'no-baseline': { value: false },
   },
 };
@@ -315,19 +321,38 @@ async function cmdList(io: CliIO, p: ParsedArgs): Promise<number> {
   return 0;
 }
 
+const ENTRY_MODELS = ['do-work-pending', 'generic-entry', 'arch'];
+
+/** (arch, model) runs for --entry-model: the declared model, one named model where offered, or all offered. */
+function selectRuns(io: CliIO, arches: ArchInfo[], opt: string | true | undefined, command: string): Array<{ arch: ArchInfo; model?: string }> {
+  if (opt === undefined) return arches.map((arch) => ({ arch }));
+  if (opt === true || (opt !== 'all' && !ENTRY_MODELS.includes(opt))) {
+    throw new UsageError(`--entry-model takes one of ${ENTRY_MODELS.join(', ')} or "all"`, command);
+  }
+  if (opt === 'all') return arches.flatMap((arch) => arch.entryModels.map((model) => ({ arch, model })));
+  const runs = arches.filter((a) => a.entryModels.includes(opt)).map((arch) => ({ arch, model: opt }));
+  for (const a of arches) if (!a.entryModels.includes(opt)) io.stderr(`archkit: ${a.arch} does not offer the entry model ${opt} (it offers ${a.entryModels.join(', ')}): left out\n`);
+  if (runs.length === 0) throw new UsageError(`no selected arch offers the entry model ${opt}`, command);
+  return runs;
+}
+
+const runLabel = (arch: string, model: string | undefined) => (model ? `${arch}[${model}]` : arch);
+
 async function cmdConformance(io: CliIO, p: ParsedArgs): Promise<number> {
   const runner = await getRunner(io);
   const all = runner.listScenarios();
   const ids = selectScenarios(all, p.opts['scenario'] as string | undefined, 'conformance');
   const arches = selectArches(await runner.listArches(), p.opts['arch'] as string | undefined, 'conformance');
-  const progress = new Progress(io, ids.length * arches.length);
+  const runs = selectRuns(io, arches, p.opts['entry-model'], 'conformance');
+  const progress = new Progress(io, ids.length * runs.length);
   const reports: ArchReport[] = [];
   const t0 = performance.now();
   try {
-    for (const a of arches) {
+    for (const { arch: a, model } of runs) {
       const rep = await runner.runArch(a.arch, ids, {
+        ...(model ? { entryModel: model as EntryModel } : {}),
         onResult: (r: ScenarioReport) =>
-          progress.line(`${a.arch} ${r.id} ${r.status} ${fmtMs(r.ms)}`, r.status === 'fail'),
+          progress.line(`${runLabel(a.arch, model)} ${r.id} ${r.status} ${fmtMs(r.ms)}`, r.status === 'fail'),
       });
       reports.push(rep);
     }
@@ -339,7 +364,7 @@ async function cmdConformance(io: CliIO, p: ParsedArgs): Promise<number> {
   if (typeof p.opts['json'] === 'string') writeJsonReport(resolve(io.cwd, p.opts['json']), report);
   if (typeof p.opts['junit'] === 'string') writeJUnitReport(resolve(io.cwd, p.opts['junit']), report);
   io.stdout(renderConformance(report, ids));
-  io.stderr(`archkit: ${arches.length} arch${arches.length === 1 ? '' : 'es'} x ${ids.length} scenarios in ${fmtMs(wall)}\n`);
+  io.stderr(`archkit: ${runs.length} arch${runs.length === 1 ? '' : 'es'} x ${ids.length} scenarios in ${fmtMs(wall)}\n`);
   return report.summary.fail > 0 ? 1 : 0;
 }
 
@@ -352,9 +377,13 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
   const ids = selectScenarios(runner.listScenarios(), p.opts['scenario'] as string | undefined, 'mutants');
   const arches = selectArches(await runner.listArches(), p.opts['arch'] as string | undefined, 'mutants');
   const mutantGlobs = typeof p.opts['mutant'] === 'string' ? splitList(p.opts['mutant']) : undefined;
-  const plan = arches.map((a) => ({
+  // a mutant that is a bug only in some entry models runs only under those
+  const plan = selectRuns(io, arches, p.opts['entry-model'], 'mutants').map(({ arch: a, model }) => ({
     arch: a,
-    mutants: mutantGlobs ? a.mutants.filter((m) => mutantGlobs.some((g) => globToRegExp(g).test(m.id))) : a.mutants,
+    model,
+    mutants: (mutantGlobs ? a.mutants.filter((m) => mutantGlobs.some((g) => globToRegExp(g).test(m.id))) : a.mutants).filter(
+      (m) => !m.models || m.models.includes(model ?? a.entryModel),
+    ),
   }));
   if (mutantGlobs) {
     for (const g of mutantGlobs) {
@@ -370,28 +399,30 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
   const progress = new Progress(io, total);
   const results: MutantResult[] = [];
   try {
-    for (const { arch: a, mutants } of plan) {
+    for (const { arch: a, model, mutants } of plan) {
+      const label = runLabel(a.arch, model);
+      const em = model ? { entryModel: model as EntryModel } : {};
       if (mutants.length === 0) {
-        progress.note(`${a.arch}: no mutants`);
+        progress.note(`${label}: no mutants`);
         continue;
       }
       // Scenarios that fail unmutated cannot kill anything.
       const baselineFails = new Set<string>();
       if (baseline) {
         const t = performance.now();
-        const rep = await runner.runArch(a.arch, ids, {});
+        const rep = await runner.runArch(a.arch, ids, { ...em });
         for (const s of rep.scenarios) if (s.status === 'fail') baselineFails.add(s.id);
         progress.line(
-          `${a.arch} baseline: ${baselineFails.size ? `${baselineFails.size} failing (${[...baselineFails].join(', ')})` : 'all pass'} ${fmtMs(performance.now() - t)}`,
+          `${label} baseline: ${baselineFails.size ? `${baselineFails.size} failing (${[...baselineFails].join(', ')})` : 'all pass'} ${fmtMs(performance.now() - t)}`,
           baselineFails.size > 0,
         );
       }
       for (const m of mutants) {
         const t = performance.now();
-        const base = { arch: a.arch, mutant: m.id, contract: m.contract, description: m.description };
+        const base = { arch: label, mutant: m.id, contract: m.contract, description: m.description };
         let r: MutantResult;
         try {
-          const rep = await runner.runArch(a.arch, ids, { mutant: m.id });
+          const rep = await runner.runArch(a.arch, ids, { mutant: m.id, ...em });
           const killedBy = rep.scenarios.filter((s) => s.status === 'fail' && !baselineFails.has(s.id)).map((s) => s.id);
           r = { ...base, killedBy, survived: killedBy.length === 0, ms: Math.round(performance.now() - t) };
         } catch (e) {
@@ -399,7 +430,7 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
           r = { ...base, killedBy: [], survived: false, error: errMessage(e), ms: Math.round(performance.now() - t) };
         }
         results.push(r);
-        progress.line(`${a.arch} ${m.id} ${mutantCell(r, ids.length)} ${fmtMs(r.ms ?? 0)}`, r.survived || r.error !== undefined);
+        progress.line(`${label} ${m.id} ${mutantCell(r, ids.length)} ${fmtMs(r.ms ?? 0)}`, r.survived || r.error !== undefined);
       }
     }
   } finally {

@@ -1,5 +1,7 @@
 // Report shapes (read by other tools: keep stable) and the runner seam the CLI uses.
 
+import type { EntryModel } from '@archkit/generic-core/contracts/descriptor';
+
 export type Status = 'pass' | 'fail' | 'unsupported';
 
 export interface ScenarioReport {
@@ -15,6 +17,8 @@ export interface ScenarioReport {
 
 export interface ArchReport {
   arch: string;
+  /** the entry model the port ran (SPEC C5) */
+  entryModel: string;
   emulator: string;
   assembler: string;
   /** set when `archkit mutants` ran this report against a mutant */
@@ -41,11 +45,16 @@ export interface MutantInfo {
   contract: string;
   description: string;
   file: string;
+  /** entry models where the change is a bug (undefined: every model) */
+  models?: string[];
 }
 
 export interface ArchInfo {
   arch: string;
   title: string;
+  /** the entry model the arch's Linux uses, and every model the port offers */
+  entryModel: string;
+  entryModels: string[];
   emulator: string;
   assembler: string;
   mutants: MutantInfo[];
@@ -59,6 +68,6 @@ export interface Runner {
   runArch(
     arch: string,
     scenarioIds: string[],
-    opts: { mutant?: string; onResult?: (r: ScenarioReport) => void },
+    opts: { mutant?: string; entryModel?: EntryModel; onResult?: (r: ScenarioReport) => void },
   ): Promise<ArchReport>;
 }

@@ -4,7 +4,7 @@ import type { ArchInfo, Runner } from '../src/types.ts';
 
 // A Machine stand-in: records what the floor measurement does.
 function fakeMachines(log: string[]) {
-  return (spec: { arch: string }) =>
+  return (spec: { arch: number }) =>
     ({
       map: (base: bigint, size: number) => log.push(`${spec.arch} map ${base.toString(16)} ${size}`),
       write: (_a: bigint, d: Uint8Array) => log.push(`write ${d.length}`),
@@ -16,7 +16,8 @@ function fakeMachines(log: string[]) {
     }) as never;
 }
 
-const ARCHES: ArchInfo[] = ['x86_64', 'arm64'].map((arch) => ({ arch, title: arch, emulator: 'unicorn', assembler: 'keystone', mutants: [] }));
+const ARCHES: ArchInfo[] = ['x86_64', 'arm64'].map((arch) => ({ arch, title: arch, emulator: 'unicorn', assembler: 'keystone', entryModel: 'generic-entry', entryModels: ['generic-entry'], mutants: [] }));
+const CPU = { name: 'test', nop: Uint8Array.from([0x1f, 0x20, 0x03, 0xd5]), unicorn: { arch: 2, mode: 0, registers: { pc: 260 }, pc: 'pc' } };
 
 describe('bench', () => {
   it('median', () => {
@@ -27,11 +28,10 @@ describe('bench', () => {
 
   it('floor: fresh engine each time, map, run a few no-ops, close', () => {
     const log: string[] = [];
-    const r = measureFloor(fakeMachines(log), { arch: 'arm64', mode: 'arm', endian: 'little' }, 5);
+    const r = measureFloor(fakeMachines(log), CPU, 5);
     expect(r.ms).toBeGreaterThanOrEqual(0);
     expect(log.filter((l) => l === 'close')).toHaveLength(8); // 3 warm-up + 5
-    expect(log.slice(0, 4)).toEqual(['arm64 map 10000 4096', 'write 32', 'run 10000..10020', 'close']);
-    expect(measureFloor(fakeMachines([]), { arch: 'alpha', mode: '', endian: 'little' }, 5).note).toMatch(/alpha/);
+    expect(log.slice(0, 4)).toEqual(['2 map 10000 4096', 'write 32', 'run 10000..10020', 'close']);
   });
 
   it('per-arch scenario medians, ratio to the floor, matrix wall time', async () => {
@@ -43,13 +43,14 @@ describe('bench', () => {
         calls++;
         return {
           arch,
+          entryModel: 'generic-entry',
           emulator: 'unicorn',
           assembler: 'keystone',
           scenarios: ids.map((id, i) => ({ id, status: 'pass' as const, message: '', observed: {}, guestInstructions: 1, ms: (i + 1) * 2 })),
         };
       },
     };
-    const r = await bench(runner, ARCHES, ['a.x', 'a.y', 'a.z'], { reps: 2, floorRuns: 3, createMachine: fakeMachines([]) });
+    const r = await bench(runner, ARCHES, ['a.x', 'a.y', 'a.z'], { reps: 2, floorRuns: 3, createMachine: fakeMachines([]), cpuOf: async () => CPU });
     expect(calls).toBe(4);
     expect(r.arches.map((a) => [a.arch, a.scenarios, a.scenarioMedianMs, a.scenarioMaxMs])).toEqual([
       ['x86_64', 3, 4, 6],

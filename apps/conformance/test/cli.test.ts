@@ -24,6 +24,8 @@ const ARCHES: ArchInfo[] = [
     title: 'x86-64',
     emulator: 'unicorn x86 64',
     assembler: 'keystone x86',
+    entryModel: 'generic-entry',
+    entryModels: ['generic-entry'],
     mutants: [
       { id: 'double-restart', contract: 'C6', description: 'rewinds twice', file: 'mutants/double-restart.patch' },
       { id: 'fork-child-nonzero', contract: 'C3', description: 'child returns pid', file: 'mutants/f.patch' },
@@ -34,6 +36,8 @@ const ARCHES: ArchInfo[] = [
     title: 'AArch64',
     emulator: 'unicorn arm64',
     assembler: 'keystone arm64',
+    entryModel: 'arch',
+    entryModels: ['arch', 'generic-entry'],
     mutants: [
       { id: 'double-restart', contract: 'C6', description: 'rewinds twice', file: 'mutants/double-restart.patch' },
       { id: 'harmless', contract: 'C7', description: 'changes nothing observable', file: 'mutants/h.patch' },
@@ -81,7 +85,7 @@ function fakeRunner(calls: Call[] = []): Runner {
         scenarios.push(r);
         opts.onResult?.(r);
       }
-      const rep: ArchReport = { arch, emulator: info.emulator, assembler: info.assembler, scenarios };
+      const rep: ArchReport = { arch, entryModel: opts.entryModel ?? info.entryModel, emulator: info.emulator, assembler: info.assembler, scenarios };
       if (opts.mutant) rep.mutant = opts.mutant;
       return rep;
     },
@@ -232,7 +236,7 @@ describe('archkit conformance', () => {
     expect(rep.summary).toEqual({ pass: 8, fail: 1, unsupported: 1 });
     expect(rep.arches.map((a) => a.arch)).toEqual(['x86_64', 'arm64']);
     const a = rep.arches[1]!;
-    expect(Object.keys(a).sort()).toEqual(['arch', 'assembler', 'emulator', 'scenarios']);
+    expect(Object.keys(a).sort()).toEqual(['arch', 'assembler', 'emulator', 'entryModel', 'scenarios']);
     const s = a.scenarios.find((x) => x.id === 'restart.block-handler')!;
     expect(Object.keys(s).sort()).toEqual(['guestInstructions', 'id', 'message', 'ms', 'observed', 'status']);
     expect(s.status).toBe('fail');
@@ -355,6 +359,7 @@ describe('reporters', () => {
     const rep = buildReport([
       {
         arch: 'a',
+        entryModel: 'generic-entry',
         emulator: 'e',
         assembler: 's',
         scenarios: [

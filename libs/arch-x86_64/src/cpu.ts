@@ -1,13 +1,61 @@
-// The part of an x86-64 CPU that Unicorn 2 does not do for us: the SYSCALL instruction's
-// privilege transition (Unicorn only reports it through UC_HOOK_INSN), the delivery of a
-// user-mode #GP through an interrupt gate (Unicorn reports exceptions through UC_HOOK_INTR
-// and never reads an IDT), plus the boot-time state Linux's cpu_init()/syscall_init() set
-// up: a GDT with Linux's selectors and the SYSCALL MSRs. IRETQ back to user mode, SWAPGS,
-// STI/CLI and the CPL checks on privileged instructions are the emulator's own.
+// The x86-64 CPU on Unicorn 2: its register table, the privilege level Unicorn caches,
+// and what Unicorn does not do for us: the SYSCALL instruction's privilege transition
+// (Unicorn only reports it through UC_HOOK_INSN), the delivery of a user-mode #GP through
+// an interrupt gate (Unicorn reports exceptions through UC_HOOK_INTR and never reads an
+// IDT), plus the boot-time state Linux's cpu_init()/syscall_init() set up: a GDT with
+// Linux's selectors and the SYSCALL MSRs. IRETQ back to user mode, SWAPGS, STI/CLI and
+// the CPL checks on privileged instructions are the emulator's own.
+//
+// Privilege: Unicorn 2.0.1 translates and checks with QEMU's cached `hflags` (CPL in bits
+// 0-1) and segment cache, which register writes of CS/SS do not refresh. setPrivilege
+// patches them in a saved uc_context at offsets found once per process by calibration:
+// states reached natively (iretq to CPL3, a #GP at CPL3) are diffed on a scratch engine,
+// then verified by a privileged instruction that must work after the patch.
 
-import type { CpuModel } from '@archkit/generic-core/contracts/port';
-import type { Machine } from '@archkit/generic-core/machine/machine';
+import type { CpuMachine, CpuModel } from '@archkit/generic-core/contracts/cpu';
 import type { KernelApi } from '@archkit/generic-core/kernel/types';
+import { CalibrationError, UcEngine, dataView, findWords } from '@archkit/generic-core/machine/unicorn/engine';
+import type { RegAccess } from '@archkit/generic-core/machine/unicorn/machine';
+
+// ---------------------------------------------------------------- Unicorn (unicorn.h, x86.h)
+
+const UC_ARCH_X86 = 4;
+const UC_MODE_64 = 1 << 3;
+const UC_X86_INS_SYSCALL = 699;
+const UC_X86_REG_CS = 11;
+const UC_X86_REG_SS = 49;
+const UC_X86_REG_ES = 28;
+const UC_X86_REG_RIP = 41;
+const UC_X86_REG_RSP = 44;
+const UC_X86_REG_RFLAGS = 253;
+const UC_X86_REG_IDTR = 242;
+const UC_X86_REG_GDTR = 243;
+const UC_X86_REG_MSR = 248;
+
+/** uc_x86_msr {u32 rid; u64 value} */
+function msr(index: number): RegAccess {
+  return {
+    read: (uc) => uc.regReadStruct(UC_X86_REG_MSR, (b) => b.writeUInt32LE(index >>> 0, 0), `MSR 0x${index.toString(16)}`).readBigUInt64LE(8),
+    write: (uc, v) =>
+      uc.regWriteStruct(UC_X86_REG_MSR, (b) => {
+        b.writeUInt32LE(index >>> 0, 0);
+        b.writeBigUInt64LE(BigInt.asUintN(64, v), 8);
+      }, `MSR 0x${index.toString(16)}`),
+  };
+}
+
+/** uc_x86_mmr {u16 selector; u64 base; u32 limit; u32 flags} */
+function writeTableReg(uc: UcEngine, id: number, base: bigint, limit: number): void {
+  uc.regWriteStruct(id, (b) => {
+    b.writeBigUInt64LE(BigInt.asUintN(64, base), 8);
+    b.writeUInt32LE(limit >>> 0, 16);
+  });
+}
+
+function readTableReg(uc: UcEngine, id: number): { base: bigint; limit: number } {
+  const b = uc.regReadStruct(id, () => {});
+  return { base: b.readBigUInt64LE(8), limit: b.readUInt32LE(16) };
+}
 
 export const MSR_EFER = 0xc0000080;
 export const MSR_STAR = 0xc0000081;
@@ -17,8 +65,25 @@ export const MSR_FS_BASE = 0xc0000100;
 export const MSR_GS_BASE = 0xc0000101;
 export const MSR_KERNEL_GS_BASE = 0xc0000102;
 
-/** Where the GDT lives: the arch-private part of kernel data. */
-export const GDT_OFFSET = 0x8000n;
+function x86Registers(): Record<string, RegAccess> {
+  const t: Record<string, RegAccess> = {};
+  const gp: Array<[string, number]> = [
+    ['rax', 35], ['rbx', 37], ['rcx', 38], ['rdx', 40], ['rsi', 43], ['rdi', 39], ['rbp', 36], ['rsp', UC_X86_REG_RSP],
+  ];
+  for (const [n, id] of gp) t[n] = id;
+  for (let i = 8; i <= 15; i++) t[`r${i}`] = 106 + i - 8;
+  Object.assign(t, {
+    rip: UC_X86_REG_RIP, rflags: UC_X86_REG_RFLAGS, eflags: 25,
+    cs: UC_X86_REG_CS, ss: UC_X86_REG_SS, ds: 17, es: UC_X86_REG_ES, fs: 32, gs: 33,
+    fs_base: 250, gs_base: 251, cr0: 50, cr2: 52, cr3: 53, cr4: 54, cr8: 58,
+    efer: msr(MSR_EFER), star: msr(MSR_STAR), lstar: msr(MSR_LSTAR), fmask: msr(MSR_SYSCALL_MASK),
+    kernel_gs_base: msr(MSR_KERNEL_GS_BASE),
+  });
+  for (let i = 0; i <= 7; i++) t[`dr${i}`] = 66 + i;
+  return t;
+}
+
+// ---------------------------------------------------------------- architecture facts
 
 /**
  * Linux's 64-bit GDT (arch/x86/include/asm/segment.h, cpu/common.c gdt_page), by entry:
@@ -34,11 +99,16 @@ export const GDT: bigint[] = [
   0x00cff3000000ffffn,
   0x00affb000000ffffn,
 ];
+export const KERNEL_CS = 0x10;
+export const KERNEL_DS = 0x18;
+export const USER32_CS = 0x23;
+export const USER_DS = 0x2b;
+export const USER_CS = 0x33;
 
-export const KERNEL_CS = 0x10n;
-export const USER32_CS = 0x23n;
+/** Where the GDT lives: the arch-private part of kernel data. */
+export const GDT_OFFSET = 0x8000n;
 
-const EFLAGS = {
+export const EFLAGS = {
   CF: 0x1n, FIXED: 0x2n, PF: 0x4n, AF: 0x10n, ZF: 0x40n, SF: 0x80n, TF: 0x100n, IF: 0x200n,
   DF: 0x400n, OF: 0x800n, IOPL: 0x3000n, NT: 0x4000n, RF: 0x10000n, AC: 0x40000n, ID: 0x200000n,
 } as const;
@@ -49,7 +119,7 @@ export const SYSCALL_MASK =
   EFLAGS.OF | EFLAGS.IOPL | EFLAGS.NT | EFLAGS.RF | EFLAGS.AC | EFLAGS.ID;
 
 /** STAR[47:32] = SYSCALL CS (SS = +8); STAR[63:48] = SYSRET base (CS = +16, SS = +8). */
-export const STAR = ((USER32_CS << 16n) | KERNEL_CS) << 32n;
+export const STAR = ((BigInt(USER32_CS) << 16n) | BigInt(KERNEL_CS)) << 32n;
 
 const VECTOR_NAMES: Record<number, string> = {
   0: '#DE divide error', 1: '#DB debug', 3: '#BP breakpoint', 4: '#OF overflow', 5: '#BR bound',
@@ -59,23 +129,174 @@ const VECTOR_NAMES: Record<number, string> = {
   18: '#MC machine check', 19: '#XM SIMD exception',
 };
 
-function hex(v: bigint): string {
+/** #GP: the vector Linux turns into SIGSEGV for a user task (exc_general_protection). */
+export const X86_TRAP_GP = 13;
+
+/**
+ * The user-mode exceptions this CPU model delivers, by vector, with the entry.S label of
+ * the handler (its IDT gate). Only #GP: #UD (ud2) ends the run with UC_ERR_INSN_INVALID in
+ * Unicorn 2.0.1 and never reaches the interrupt hook.
+ */
+export const USER_EXCEPTIONS: Record<number, string> = {
+  [X86_TRAP_GP]: 'asm_exc_general_protection',
+};
+
+function hex(v: bigint | number): string {
   return `0x${v.toString(16)}`;
 }
 
-/** #GP: the vector Linux turns into SIGSEGV for a user task (exc_general_protection). */
-export const X86_TRAP_GP = 13;
-/** #UD: Unicorn 2.0.1 never delivers it to UC_HOOK_INTR (ud2 ends the run with UC_ERR_INSN_INVALID). */
-export const X86_TRAP_UD = 6;
+// ---------------------------------------------------------------- privilege (calibrated)
 
-/**
- * The user-mode exceptions this CPU model delivers, by vector: the arch.json `symbols`
- * role of the handler in entry.S (its IDT gate), and the label used when arch.json names
- * none. Only #GP: #UD does not reach the interrupt hook on Unicorn 2.0.1 (see X86_TRAP_UD).
- */
-export const USER_EXCEPTIONS: Record<number, { role: string; label: string }> = {
-  [X86_TRAP_GP]: { role: 'excGeneralProtection', label: 'asm_exc_general_protection' },
-};
+interface Offsets {
+  hflags: number; // u32; bits 0-1 = CPL
+  segs: number; // SegmentCache segs[6] (ES, CS, SS, DS, FS, GS), 24 bytes each
+  oldException: number; // i32; -1 when no exception is in flight
+}
+
+const SEG_SIZE = 24; // {u32 selector; u64 base; u32 limit; u32 flags}
+const R_CS = 1;
+const R_SS = 2;
+const HF_LMA = 1 << 14;
+const HF_CS64 = 1 << 15;
+
+/** Decodes a descriptor the way QEMU's load_segment/cpu_x86_load_seg_cache do. */
+function decodeDescriptor(selector: number, desc: bigint): { selector: number; base: bigint; limit: number; flags: number } {
+  const e1 = Number(desc & 0xffffffffn);
+  const e2 = Number((desc >> 32n) & 0xffffffffn);
+  let limit = (e1 & 0xffff) | (e2 & 0x000f0000);
+  if (e2 & (1 << 23)) limit = ((limit << 12) | 0xfff) >>> 0;
+  const base = BigInt(((e1 >>> 16) | ((e2 & 0xff) << 16) | (e2 & 0xff000000)) >>> 0);
+  return { selector, base, limit, flags: (e2 | (1 << 8)) >>> 0 }; // accessed bit, as a real load sets it
+}
+
+function writeSeg(dv: DataView, off: Offsets, seg: number, desc: bigint, selector: number): void {
+  const s = decodeDescriptor(selector, desc);
+  const o = off.segs + seg * SEG_SIZE;
+  dv.setUint32(o, s.selector, true);
+  dv.setBigUint64(o + 8, s.base, true);
+  dv.setUint32(o + 16, s.limit, true);
+  dv.setUint32(o + 20, s.flags, true);
+}
+
+const segSelector = (dv: DataView, off: Offsets, seg: number) => dv.getUint32(off.segs + seg * SEG_SIZE, true);
+const segFlags = (dv: DataView, off: Offsets, seg: number) => dv.getUint32(off.segs + seg * SEG_SIZE + 20, true);
+
+/** CPL `cpl` with CS/SS loaded from the descriptors of `cs`/`ss`; rip/rsp/rflags are the caller's. */
+function setCpl(uc: UcEngine, off: Offsets, cpl: number, cs: number, ss: number, descriptorOf: (sel: number) => bigint): void {
+  const dv = uc.saveContext();
+  writeSeg(dv, off, R_CS, descriptorOf(cs), cs);
+  writeSeg(dv, off, R_SS, descriptorOf(ss), ss);
+  const h = dv.getUint32(off.hflags, true);
+  dv.setUint32(off.hflags, ((h & ~3) | cpl) >>> 0, true);
+  uc.restoreContext();
+}
+
+/** Clears QEMU's "exception in flight" marker (env->old_exception) if set. */
+function clearOldException(uc: UcEngine, off: Offsets): void {
+  const dv = uc.saveContext();
+  if (dv.getInt32(off.oldException, true) === -1) return;
+  dv.setInt32(off.oldException, -1, true);
+  uc.restoreContext();
+}
+
+const CALIBRATED_WITH = '2.0.1';
+let offsets: Offsets | undefined;
+
+function gdtDescriptor(sel: number): bigint {
+  const d = GDT[sel >> 3];
+  if (d === undefined) throw new Error(`selector 0x${sel.toString(16)} is not in Linux's GDT`);
+  return d;
+}
+
+function calibrate(): Offsets {
+  if (offsets) return offsets;
+  const fail = (detail: string, version: string) => new CalibrationError('x86-64', detail, CALIBRATED_WITH, version);
+  const uc = UcEngine.open(UC_ARCH_X86, UC_MODE_64);
+  const version = uc.version;
+  try {
+    uc.memMap(0n, 0x10000, 7);
+    const gdt = Buffer.alloc(GDT.length * 8);
+    GDT.forEach((d, i) => gdt.writeBigUInt64LE(d, i * 8));
+    uc.memWrite(0x1000n, gdt);
+    writeTableReg(uc, UC_X86_REG_GDTR, 0x1000n, gdt.length - 1);
+    // push $0x2b; push $0x8000; push $0x202; push $0x33; push $0x3000; iretq
+    uc.memWrite(0x2000n, Uint8Array.from([0x6a, 0x2b, 0x68, 0, 0x80, 0, 0, 0x68, 2, 2, 0, 0, 0x6a, 0x33, 0x68, 0, 0x30, 0, 0, 0x48, 0xcf]));
+    uc.memWrite(0x2100n, Uint8Array.from([0xfa, 0xf4])); // cli; hlt (CPL0)
+    uc.memWrite(0x3000n, Uint8Array.from([0x90, 0xfa, 0xf4])); // nop; cli (#GP at CPL3); hlt
+
+    // Segment cache array: in 64-bit mode a register write of ES only stores the selector.
+    uc.regWrite(UC_X86_REG_ES, 0x1234n);
+    const e1 = uc.snapshot();
+    uc.regWrite(UC_X86_REG_ES, 0x4321n);
+    const e2 = uc.snapshot();
+    uc.regWrite(UC_X86_REG_ES, 0n);
+    const esCand = findWords(e1, (o) => dataView(e1).getUint32(o, true) === 0x1234 && dataView(e2).getUint32(o, true) === 0x4321);
+    if (esCand.length !== 1) throw fail(`segment cache not found (${esCand.length} candidates)`, version);
+    const segs = esCand[0]!;
+
+    uc.regWrite(UC_X86_REG_CS, BigInt(KERNEL_CS));
+    uc.regWrite(UC_X86_REG_SS, BigInt(KERNEL_DS));
+    uc.regWrite(UC_X86_REG_RSP, 0x7000n);
+    const A = uc.snapshot();
+
+    let B: Uint8Array | null = null;
+    let found: Offsets | null = null;
+    const intrs: number[] = [];
+    let failure: Error | null = null;
+    uc.onCode(0x3000n, 0x3000n, () => {
+      B = uc.snapshot();
+    });
+    uc.onInterrupt((intno) => {
+      intrs.push(intno);
+      try {
+        if (intrs.length === 1) {
+          if (intno !== 13 || !B) throw fail(`expected #GP (13) from cli at CPL3, got ${intno}`, version);
+          const C = uc.snapshot();
+          const a = dataView(A);
+          const b = dataView(B);
+          const c = dataView(C);
+          const hf = findWords(A, (o) => {
+            const h = a.getUint32(o, true);
+            return (h & 3) === 0 && (h & HF_LMA) !== 0 && (h & HF_CS64) !== 0 && b.getUint32(o, true) === (h | 3) >>> 0;
+          });
+          const oe = findWords(A, (o) => a.getInt32(o, true) === -1 && c.getInt32(o, true) === 13);
+          if (hf.length !== 1) throw fail(`hflags not found (${hf.length} candidates)`, version);
+          if (oe.length !== 1) throw fail(`old_exception not found (${oe.length} candidates)`, version);
+          found = { hflags: hf[0]!, segs, oldException: oe[0]! };
+          const cs3 = segSelector(b, found, R_CS);
+          const ss3 = segSelector(b, found, R_SS);
+          if (cs3 !== USER_CS || ss3 !== USER_DS || ((segFlags(b, found, R_CS) >> 13) & 3) !== 3) {
+            throw fail(`segment cache layout unexpected (cs=0x${cs3.toString(16)} ss=0x${ss3.toString(16)})`, version);
+          }
+          // A second #GP must again be 13 once the marker is cleared (else it is a #DF).
+          clearOldException(uc, found);
+          uc.regWrite(UC_X86_REG_RIP, 0x3001n);
+        } else if (intrs.length === 2 && intno === 13 && found) {
+          clearOldException(uc, found);
+          setCpl(uc, found, 0, KERNEL_CS, KERNEL_DS, gdtDescriptor);
+          uc.regWrite(UC_X86_REG_RIP, 0x2100n); // cli must now work; hlt ends the run
+        } else {
+          uc.stop();
+        }
+      } catch (e) {
+        failure = e as Error;
+        uc.stop();
+      }
+    });
+    const err = uc.start(0x2000n, 0xffffn, 2_000_000n, 1000);
+    if (failure) throw failure;
+    const rip = uc.regRead(UC_X86_REG_RIP);
+    if (err || !found || intrs.length !== 2 || rip !== 0x2102n) {
+      throw fail(`verification run failed (err=${err}, interrupts=[${intrs.join(',')}], rip=0x${rip.toString(16)})`, version);
+    }
+    offsets = found;
+    return found;
+  } finally {
+    uc.close();
+  }
+}
+
+// ---------------------------------------------------------------- the architecture's own steps
 
 /**
  * Exception entry through a 64-bit interrupt gate from CPL 3 (Intel SDM vol. 3A 6.14,
@@ -85,7 +306,7 @@ export const USER_EXCEPTIONS: Record<number, { role: string; label: string }> = 
  * rip = the gate's handler. GS is untouched: the handler runs with the user's GS until
  * its swapgs. Must be called from the interrupt hook, where rip is the faulting instruction.
  */
-export function exceptionEntry(m: Machine, sp0: bigint, handler: bigint, errorCode: bigint): bigint {
+export function exceptionEntry(m: CpuMachine, sp0: bigint, handler: bigint, errorCode: bigint): bigint {
   const rflags = m.reg('rflags');
   const frame = [m.reg('ss'), m.reg('rsp'), rflags, m.reg('cs'), m.reg('rip'), errorCode];
   let sp = sp0 & ~0xfn;
@@ -93,63 +314,131 @@ export function exceptionEntry(m: Machine, sp0: bigint, handler: bigint, errorCo
     sp -= 8n;
     m.writeUint(sp, 8, v);
   }
-  m.setPrivilege(0); // CS = __KERNEL_CS, SS = __KERNEL_DS, CPL 0
+  cpu.setPrivilege(m, 0);
   m.setReg('rsp', sp);
   m.setReg('rflags', (rflags & ~(EFLAGS.TF | EFLAGS.NT | EFLAGS.RF | EFLAGS.IF)) | EFLAGS.FIXED);
   m.setReg('rip', handler);
   return sp;
 }
 
-/** The architectural SYSCALL (Intel SDM vol. 2B, SYSCALL), from CPL 3. */
-export function syscallEntry(m: Machine): void {
-  const next = m.reg('rip'); // the machine reports the address after the instruction
+/**
+ * The architectural SYSCALL (Intel SDM vol. 2B, SYSCALL), from CPL 3, performed in the
+ * UC_HOOK_INSN hook. There Unicorn's rip is the syscall instruction, and Unicorn adds the
+ * instruction's 2 bytes to rip after the hook, also to a rip the hook wrote: so the next
+ * instruction is rip + 2 and the handler address is written 2 bytes early.
+ */
+export function syscallEntry(m: CpuMachine): void {
+  const SYSCALL_LEN = 2n; // 0f 05
+  const next = m.reg('rip') + SYSCALL_LEN;
   const rflags = m.reg('rflags');
   m.setReg('rcx', next);
   m.setReg('r11', rflags & ~EFLAGS.RF);
-  m.setReg('rflags', (rflags & ~m.msr(MSR_SYSCALL_MASK) & ~EFLAGS.RF) | EFLAGS.FIXED);
-  m.setPrivilege(0); // CS = STAR[47:32], SS = STAR[47:32] + 8, CPL 0
-  m.setReg('rip', m.msr(MSR_LSTAR));
+  m.setReg('rflags', (rflags & ~m.reg('fmask') & ~EFLAGS.RF) | EFLAGS.FIXED);
+  cpu.setPrivilege(m, 0); // CS = STAR[47:32], SS = STAR[47:32] + 8, CPL 0
+  m.setReg('rip', m.reg('lstar') - SYSCALL_LEN);
 }
 
+/** Descriptor for a selector: from the guest GDT when it is there, else Linux's. */
+function descriptorIn(m: CpuMachine, sel: number): bigint {
+  const gdtr = readTableReg(m.uc, UC_X86_REG_GDTR);
+  const off = BigInt(sel & ~7);
+  if (gdtr.limit >= Number(off) + 7) {
+    const b = m.uc.memRead(gdtr.base + off, 8);
+    const d = Buffer.from(b).readBigUInt64LE(0);
+    if (d & (1n << 47n)) return d; // present
+  }
+  return gdtDescriptor(sel);
+}
+
+const IRETQ = Uint8Array.from([0x48, 0xcf]);
+const SYSRETQ = Uint8Array.from([0x48, 0x0f, 0x07]);
+
 export const cpu: CpuModel = {
-  init(m: Machine, symbols: ReadonlyMap<string, bigint>, k: KernelApi): void {
-    const entry = symbols.get('entry_SYSCALL_64');
+  name: 'x86-64',
+  returnToUser: {
+    patterns: [IRETQ, SYSRETQ],
+    check(m, addr, size, stackTop) {
+      const insn = m.read(addr, size);
+      const rsp = m.reg('rsp');
+      if (size === 2 && insn[0] === 0x48 && insn[1] === 0xcf) {
+        // iretq pops ip, cs, flags, sp, ss: it returns to user mode when the cs popped has RPL 3
+        if ((m.readUint(rsp + 8n, 8) & 3n) !== 3n) return null;
+        return { pc: m.readUint(rsp, 8), sp: rsp, expectedSp: stackTop - 5n * 8n };
+      }
+      if (size === 3 && insn[0] === 0x48 && insn[1] === 0x0f && insn[2] === 0x07) {
+        // sysretq: rip from rcx, rsp is already the user's; the kernel stack is empty
+        return { pc: m.reg('rcx'), sp: stackTop, expectedSp: stackTop };
+      }
+      return null;
+    },
+  },
+  unicorn: {
+    arch: UC_ARCH_X86,
+    mode: UC_MODE_64,
+    registers: x86Registers(),
+    pc: 'rip',
+    calibratedWith: CALIBRATED_WITH,
+    calibrate: () => void calibrate(),
+  },
+  userPrivilege: 3,
+  nop: Uint8Array.from([0x90]),
+  stubFill: Uint8Array.from([0xf4]), // hlt
+
+  privilege(m) {
+    return m.uc.saveContext().getUint32(calibrate().hflags, true) & 3;
+  },
+
+  setPrivilege(m, level) {
+    if (level !== 0 && level !== 3) throw new RangeError(`x86-64 privilege must be CPL 0 or 3, got ${level}`);
+    const [cs, ss] = level === 0 ? [KERNEL_CS, KERNEL_DS] : [USER_CS, USER_DS];
+    setCpl(m.uc, calibrate(), level, cs, ss, (sel) => descriptorIn(m, sel));
+    m.leaveBlock();
+  },
+
+  irqsEnabled(m) {
+    return (m.reg('rflags') & EFLAGS.IF) !== 0n;
+  },
+
+  setIrqsEnabled(m, on) {
+    const f = m.reg('rflags');
+    m.setReg('rflags', on ? f | EFLAGS.IF : f & ~EFLAGS.IF);
+  },
+
+  boot(m: CpuMachine, k: KernelApi): void {
+    const entry = k.symbols.get('entry_SYSCALL_64');
     if (entry === undefined) throw new Error('x86_64: entry.S defines no entry_SYSCALL_64 (the MSR_LSTAR target)');
 
     // GDT in guest memory (iretq reads the user descriptors from it).
     const gdt = k.desc.memory.kernelData + GDT_OFFSET;
     GDT.forEach((d, i) => m.writeUint(gdt + BigInt(i * 8), 8, d));
-    m.setTableReg('gdtr', gdt, GDT.length * 8 - 1);
+    writeTableReg(m.uc, UC_X86_REG_GDTR, gdt, GDT.length * 8 - 1);
 
     // syscall_init()
-    m.setMsr(MSR_STAR, STAR);
-    m.setMsr(MSR_LSTAR, entry);
-    m.setMsr(MSR_SYSCALL_MASK, SYSCALL_MASK);
+    m.setReg('star', STAR);
+    m.setReg('lstar', entry);
+    m.setReg('fmask', SYSCALL_MASK);
     // Per-cpu data is addressed with absolute PCPU_* addresses: the kernel GS base is 0,
     // and so is the user's, so SWAPGS keeps both consistent.
-    m.setMsr(MSR_KERNEL_GS_BASE, 0n);
+    m.setReg('kernel_gs_base', 0n);
     m.setReg('gs_base', 0n);
     m.setReg('fs_base', 0n);
-    m.setPrivilege(0);
+    cpu.setPrivilege(m, 0);
     m.setReg('rflags', EFLAGS.FIXED);
 
-    m.hookSyscallInsn(() => {
-      if (m.privilege() !== 3) {
-        k.bug('C2', `syscall instruction executed at CPL ${m.privilege()} (rip ${hex(m.reg('rip'))}): no syscalls from kernel mode`);
+    m.hookInsn(UC_X86_INS_SYSCALL, () => {
+      if (cpu.privilege(m) !== 3) {
+        k.bug('C2', `syscall instruction executed at CPL ${cpu.privilege(m)} (rip ${hex(m.reg('rip'))}): no syscalls from kernel mode`);
       }
       syscallEntry(m);
     });
 
     // TSS.sp0, the kernel stack a CPL3 -> CPL0 exception switches to, is
     // task_top_of_stack(current), as __switch_to's load_sp0() kept it before PTI moved
-    // sp0 to the entry trampoline stack: the same value as the per-cpu top_of_stack word
-    // the core keeps for entry.S. (Only type imports from the core here: the loader may
-    // import this file from a copy of the lib.)
+    // sp0 to the entry trampoline stack.
     const gates = new Map<number, bigint>();
-    for (const [vec, { role, label }] of Object.entries(USER_EXCEPTIONS)) {
-      const name = k.desc.symbols?.[role] ?? label;
-      const at = symbols.get(name);
-      if (at === undefined) throw new Error(`x86_64: entry.S defines no ${name} (the ${VECTOR_NAMES[Number(vec)]} handler)`);
+    for (const [vec, label] of Object.entries(USER_EXCEPTIONS)) {
+      const at = k.symbols.get(label);
+      if (at === undefined) throw new Error(`x86_64: entry.S defines no ${label} (the ${VECTOR_NAMES[Number(vec)]} handler)`);
       gates.set(Number(vec), at);
     }
 
@@ -158,8 +447,11 @@ export const cpu: CpuModel = {
     // as Linux does. Any other fault, and every fault at CPL 0, stops the run as a
     // failure naming the vector, like a kernel oops.
     m.hookInterrupt((intno) => {
+      // The hook stands in for delivery; QEMU clears env->old_exception when it
+      // delivers, so do it here or the next #GP/#PF is promoted to #DF (8).
+      clearOldException(m.uc, calibrate());
       const what = VECTOR_NAMES[intno] ?? `vector ${intno}`;
-      const cpl = m.privilege();
+      const cpl = cpu.privilege(m);
       const where = `rip ${hex(m.reg('rip'))}, rsp ${hex(m.reg('rsp'))}`;
       const gate = gates.get(intno);
       if (cpl === 3 && gate !== undefined) {

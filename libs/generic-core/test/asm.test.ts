@@ -216,17 +216,16 @@ describe('keystone backend: symbols, comments, directives', () => {
 
 describe('keystone backend: asm-offsets prelude', () => {
   it('renders one .equ per line', () => {
-    expect(asmOffsetsPrelude({ PT_ORIG_AX: 120, NO_SYSCALL: -1, BIG: 0xffff_0000_0000_0000n }, 'x86_64')).toBe(
+    expect(asmOffsetsPrelude({ PT_ORIG_AX: 120, NO_SYSCALL: -1, BIG: 0xffff_0000_0000_0000n })).toBe(
       '.equ PT_ORIG_AX, 0x78\n.equ NO_SYSCALL, -0x1\n.equ BIG, 0xffff000000000000\n',
     );
-    expect(() => constantLine('bad name', 1, 'x86_64')).toThrow(/not a valid symbol/);
-    expect(() => constantLine('X', 1.5, 'x86_64')).toThrow(/not an integer/);
+    expect(() => constantLine('bad name', 1)).toThrow(/not a valid symbol/);
+    expect(() => constantLine('X', 1.5)).toThrow(/not an integer/);
   });
 
   it('x86-64 entry-style code using the constants', () => {
     const prelude = asmOffsetsPrelude(
       { PT_ORIG_AX: 0x78, TI_FLAGS: 8, _TIF_WORK_MASK: 0x0e, __NR_restart_syscall: 219, NO_SYSCALL: -1 },
-      'x86_64',
     );
     const text = [
       '  mov qword ptr [rsp + PT_ORIG_AX], NO_SYSCALL',
@@ -238,7 +237,7 @@ describe('keystone backend: asm-offsets prelude', () => {
   });
 
   it('arm64 entry-style code using the constants', () => {
-    const prelude = asmOffsetsPrelude({ S_X0: 0, S_ORIG_X0: 0x110, S_SYSCALLNO: 0x118, _TIF_SIGPENDING: 1 }, 'arm64');
+    const prelude = asmOffsetsPrelude({ S_X0: 0, S_ORIG_X0: 0x110, S_SYSCALLNO: 0x118, _TIF_SIGPENDING: 1 });
     const text = ['  str x0, [sp, #S_ORIG_X0]', '  ldr w8, [sp, #S_SYSCALLNO]', '  tst x1, #_TIF_SIGPENDING'].join('\n');
     expect(bytes(a64, text, { prelude })).toBe('e08b00f9' + 'e81b41b9' + '3f0040f2');
   });

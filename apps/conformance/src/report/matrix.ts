@@ -1,6 +1,6 @@
 // Text reporter for `archkit conformance`: scenario x arch matrix, failure messages, summary.
 
-import type { Report, Status } from '../types.ts';
+import type { ArchReport, Report, Status } from '../types.ts';
 import { indentRest, renderTable } from './table.ts';
 
 export const CELL: Record<Status, string> = { pass: 'pass', fail: 'FAIL', unsupported: 'unsupported' };
@@ -8,6 +8,13 @@ export const CELL: Record<Status, string> = { pass: 'pass', fail: 'FAIL', unsupp
 /** The summary line, exactly `N passed, N failed, N unsupported`. */
 export function summaryLine(summary: Report['summary']): string {
   return `${summary.pass} passed, ${summary.fail} failed, ${summary.unsupported} unsupported`;
+}
+
+/** An arch's column name; an arch that ran under several entry models is named with the model. */
+export function archLabel(report: Report, a: ArchReport): string {
+  const twice = report.arches.filter((x) => x.arch === a.arch && x.mutant === a.mutant).length > 1;
+  const base = twice ? `${a.arch}[${a.entryModel}]` : a.arch;
+  return a.mutant ? `${base}+${a.mutant}` : base;
 }
 
 /**
@@ -24,7 +31,7 @@ export function renderMatrix(report: Report, order: string[] = []): string {
         ids.push(s.id);
       }
   const byArch = report.arches.map((a) => new Map(a.scenarios.map((s) => [s.id, s.status] as const)));
-  const header = ['scenario', ...report.arches.map((a) => (a.mutant ? `${a.arch}+${a.mutant}` : a.arch))];
+  const header = ['scenario', ...report.arches.map((a) => archLabel(report, a))];
   const rows = ids.map((id) => [id, ...byArch.map((m) => { const st = m.get(id); return st ? CELL[st] : '-'; })]);
   return renderTable(header, rows);
 }
@@ -35,7 +42,7 @@ export function renderProblems(report: Report): string {
   const fails = report.arches.flatMap((a) => a.scenarios.filter((s) => s.status === 'fail').map((s) => ({ a, s })));
   if (fails.length) {
     out.push('', `Failures (${fails.length}):`);
-    for (const { a, s } of fails) out.push(`  FAIL ${a.arch} ${s.id}: ${indentRest(s.message || '(no message)', '    ')}`);
+    for (const { a, s } of fails) out.push(`  FAIL ${archLabel(report, a)} ${s.id}: ${indentRest(s.message || '(no message)', '    ')}`);
   }
   const unsup = report.arches.flatMap((a) => a.scenarios.filter((s) => s.status === 'unsupported').map((s) => ({ a, s })));
   if (unsup.length) {

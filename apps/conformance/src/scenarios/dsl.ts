@@ -1,10 +1,10 @@
 // The little language scenarios are written in: arch-neutral user-program ops, checks that
 // read real state back from the emulated machine, and failures that name the contract.
 
-import type { ArchDescriptor } from '@archkit/generic-core/contracts/descriptor';
-import type { Kernel, World } from '@archkit/generic-core/kernel/kernel';
-import type { CGen } from '@archkit/generic-core/kernel/bridge';
-import type { Op, UserImage, UserProgram, Val } from '@archkit/generic-core/user/compile';
+import type { ArchDescriptor, EntryModel } from '@archkit/generic-core/contracts/descriptor';
+import type { CGen, KernelApi, Task, Tracer, World } from '@archkit/generic-core/kernel/types';
+import type { DataBlock, DataWord, Op, UserImage, UserProgram, Val } from '@archkit/generic-core/user/compile';
+import { makeAbi, sigmask, type Abi, type SignalName } from '@archkit/generic-core/kernel/abi';
 import type { ScenarioInfo } from '../types.ts';
 
 export class ScenarioFailure extends Error {
@@ -17,11 +17,11 @@ export class ScenarioFailure extends Error {
   }
 }
 
-export class Unsupported extends Error {}
-
 export interface Env {
-  k: Kernel;
+  k: KernelApi;
   d: ArchDescriptor;
+  abi: Abi;
+  model: EntryModel;
   images: Record<string, UserImage>;
   /** what the check reports as `observed` */
   observed: Record<string, unknown>;
@@ -32,13 +32,15 @@ export interface ScenarioDef extends ScenarioInfo {
   /** user programs by path; '/init' is what the default init execs */
   programs?(d: ArchDescriptor): Record<string, UserProgram>;
   /** kernel functions kthreads can run */
-  kfns?: Record<string, (k: Kernel, arg: bigint) => CGen>;
+  kfns?: Record<string, (k: KernelApi, arg: bigint) => CGen>;
   /** the kthread that boot starts as pid 1 (default: kernel_init, which execs /init) */
   init?: { fn: string; arg?: bigint };
   /** events that happen while every task sleeps, in order */
   world?(env: Env): World['events'];
   /** hooks installed after boot, before the run */
   setup?(env: Env): void;
+  /** a tracer attached to pid 1 before it execs /init */
+  tracer?(env: Env): Tracer;
   /** why this scenario cannot run on this arch, if it cannot */
   unsupported?(d: ArchDescriptor): string | undefined;
   check(env: Env): void;
@@ -55,6 +57,18 @@ export function hex(v: bigint | number | undefined): string {
   return b < 0n ? `-0x${(-b).toString(16)}` : `0x${b.toString(16)}`;
 }
 
+const abis = new WeakMap<ArchDescriptor, Abi>();
+/** The arch's uapi numbers (signals, errno, sigaction flags). */
+export function abiOf(d: ArchDescriptor): Abi {
+  let a = abis.get(d);
+  if (!a) abis.set(d, (a = makeAbi(d.wordSize, d.abi)));
+  return a;
+}
+
+export function sig(d: ArchDescriptor, name: SignalName): number {
+  return abiOf(d).sig[name];
+}
+
 // ----------------------------------------------------------------- ops
 
 export const sys = (name: string, ...args: Val[]): Op => ({ op: 'syscall', name, args });
@@ -64,30 +78,89 @@ export const inc = (slot: string): Op => ({ op: 'inc', slot });
 export const set = (reg: string, value: Val): Op => ({ op: 'set', reg, value });
 export const exit = (code = 0): Op[] => [sys('exit', code)];
 
-/** rt_sigaction(sig, {handler, flags, restorer 0, mask}) built in result slots at run time. */
-export function sigaction(sig: number, handler: string, flags: bigint = 0n, mask: bigint = 0n): Op[] {
-  const tag = `sa${sig}`;
-  return [
-    set('arg1', { label: handler }),
-    store('arg1', `${tag}.handler`),
-    set('arg1', flags),
-    store('arg1', `${tag}.flags`),
-    set('arg1', 0),
-    store('arg1', `${tag}.restorer`),
-    set('arg1', mask),
-    store('arg1', `${tag}.mask`),
-    sys('rt_sigaction', sig, { slot: `${tag}.handler` }, 0, 8),
-  ];
+/** The restorer libc passes with SA_RESTORER (glibc's __restore_rt): rt_sigreturn. */
+export const RESTORER = '__restore_rt';
+export const restorer = (): Op[] => [label(RESTORER), sys('rt_sigreturn')];
+
+/** Whether libc on this arch installs handlers with SA_RESTORER (glibc does on x86). */
+export function libcUsesRestorer(d: ArchDescriptor): boolean {
+  return d.abi.libcRestorer === true;
 }
 
-/** A handler that counts its runs in slot `h.<name>` and returns to the restorer. */
+/** struct sigaction in the arch's layout, as a data block built once the handler address is known. */
+export function sigactionData(d: ArchDescriptor, handler: string, flags: bigint, mask: bigint, restorerLabel?: string): DataBlock {
+  const lay = abiOf(d).sigaction;
+  return {
+    size: lay.size,
+    build(resolve, desc) {
+      const out = new Uint8Array(lay.size);
+      const dv = new DataView(out.buffer);
+      const le = desc.endian === 'little';
+      const put = (name: string, v: bigint) => {
+        const f = lay.fields.find((x) => x.name === name);
+        if (!f) return;
+        if (name === 'mask' && desc.wordSize === 4) {
+          // sigset_t: words of the word size, lowest signals first
+          for (let i = 0; i * 4 < f.size; i++) dv.setUint32(f.offset + i * 4, Number((v >> BigInt(32 * i)) & 0xffffffffn), le);
+          return;
+        }
+        if (f.size === 8) dv.setBigUint64(f.offset, BigInt.asUintN(64, v), le);
+        else dv.setUint32(f.offset, Number(BigInt.asUintN(32, v)), le);
+      };
+      put('handler', resolve(handler));
+      put('flags', flags);
+      put('restorer', restorerLabel ? resolve(restorerLabel) : 0n);
+      put('mask', mask);
+      return out;
+    },
+  };
+}
+
+export interface HandlerSpec {
+  sig: number;
+  flags?: bigint;
+  mask?: bigint;
+  body?: Op[];
+  /** install without SA_RESTORER even where libc would use it */
+  noRestorer?: boolean;
+}
+
+/**
+ * rt_sigaction(sig, &act, NULL, sizeof(sigset_t)) the way libc makes the call: SA_SIGINFO
+ * (handlers may read and edit their context), and SA_RESTORER with __restore_rt where the
+ * arch's libc does so. The struct goes in the data page (name `sa<sig>`).
+ */
+export function installHandler(d: ArchDescriptor, h: HandlerSpec, data: Record<string, DataWord[] | DataBlock>): Op[] {
+  const a = abiOf(d);
+  const useRestorer = !h.noRestorer && libcUsesRestorer(d);
+  const flags = (h.flags ?? 0n) | a.sa.SA_SIGINFO | (useRestorer ? a.sa.SA_RESTORER : 0n);
+  data[`sa${h.sig}`] = sigactionData(d, `h${h.sig}`, flags, h.mask ?? 0n, useRestorer ? RESTORER : undefined);
+  return [sys('rt_sigaction', h.sig, { data: `sa${h.sig}` }, 0, 8)];
+}
+
+/** A handler that counts its runs in slot `h.<name>` and returns (to the restorer). */
 export function handler(name: string, body: Op[] = []): Op[] {
   return [label(name), ...body, inc(`h.${name}`), { op: 'ret' }];
 }
 
+/**
+ * A program with handlers: installs them, runs `ops`, and carries the handler bodies and
+ * (where libc uses one) the restorer.
+ */
+export function withHandlers(d: ArchDescriptor, name: string, handlers: HandlerSpec[], ops: Op[], data: Record<string, DataWord[] | DataBlock> = {}): UserProgram {
+  const install = handlers.flatMap((h) => installHandler(d, h, data));
+  const bodies = handlers.flatMap((h) => handler(`h${h.sig}`, h.body ?? []));
+  const rest = libcUsesRestorer(d) ? restorer() : [];
+  return prog(name, [...install, ...ops, ...bodies, ...rest], data);
+}
+
 /** fork(), or clone(SIGCHLD) on arches without fork. */
 export function forkOp(d: ArchDescriptor): Op {
-  return d.syscall.numbers['fork'] !== undefined ? sys('fork') : sys('clone', 17, 0, 0, 0, 0);
+  return d.syscall.numbers['fork'] !== undefined ? sys('fork') : sys('clone', sig(d, 'SIGCHLD'), 0, 0, 0, 0);
+}
+
+export function vforkOp(d: ArchDescriptor): Op {
+  return d.syscall.numbers['vfork'] !== undefined ? sys('vfork') : sys('clone', 0x4000 | 0x100 | sig(d, 'SIGCHLD'), 0, 0, 0, 0);
 }
 
 /**
@@ -113,38 +186,60 @@ export function childOf(env: Env, pid: number, contract: string): number {
   return kids[kids.length - 1]!;
 }
 
-export function vforkOp(d: ArchDescriptor): Op {
-  return d.syscall.numbers['vfork'] !== undefined ? sys('vfork') : sys('clone', 0x4000 | 0x100 | 17, 0, 0, 0, 0);
-}
-
-/** A NUL-terminated string as data words in the arch's byte order. */
+/** A NUL-terminated string as data words in the arch's size and byte order. */
 export function strWords(s: string, d: ArchDescriptor): bigint[] {
   const bytes = new TextEncoder().encode(s + '\0');
+  const w = d.wordSize;
   const words: bigint[] = [];
-  for (let i = 0; i < bytes.length; i += 8) {
-    let w = 0n;
-    for (let j = 0; j < 8; j++) {
+  for (let i = 0; i < bytes.length; i += w) {
+    let v = 0n;
+    for (let j = 0; j < w; j++) {
       const b = BigInt(bytes[i + j] ?? 0);
-      w |= d.endian === 'little' ? b << BigInt(8 * j) : b << BigInt(8 * (7 - j));
+      v |= d.endian === 'little' ? b << BigInt(8 * j) : b << BigInt(8 * (w - 1 - j));
     }
-    words.push(w);
+    words.push(v);
   }
   return words;
 }
 
-export function prog(name: string, ops: Op[], data?: Record<string, bigint[]>): UserProgram {
+/** A timespec {tv_sec, tv_nsec} as words. */
+export function timespec(sec: bigint, nsec = 0n): bigint[] {
+  return [sec, nsec];
+}
+
+export function prog(name: string, ops: Op[], data?: Record<string, DataWord[] | DataBlock>): UserProgram {
   return { name, ops: [label('_start'), ...ops], data };
+}
+
+/**
+ * Stores a syscall's result the way libc's wrapper reads it: the return register, and on
+ * arches that flag errors (MIPS a3, PowerPC CR0.SO, SPARC carry) the flag register too;
+ * result() turns the pair into a negative errno.
+ */
+export function storeResult(d: ArchDescriptor, name: string): Op[] {
+  const e = d.syscall.error;
+  return e.convention === 'flag' ? [store('ret', name), store(e.flag, `${name}.flag`)] : [store('ret', name)];
 }
 
 // ----------------------------------------------------------------- reading results
 
-/** Value of a results slot as the task `pid` left it (signed). */
+/** Value of a results slot as the task `pid` left it (signed, the word size). */
 export function slot(env: Env, pid: number, name: string, path = '/init'): bigint | undefined {
   const img = env.images[path];
   const i = img?.slots.get(name);
   if (i === undefined) throw new Error(`scenario bug: program ${path} has no slot ${name}`);
   const v = env.k.results.get(pid)?.get(BigInt(i));
   return v === undefined ? undefined : BigInt.asIntN(env.d.wordSize * 8, v);
+}
+
+/** A result stored by storeResult(), as a libc-style wrapper returns it: negative errno on error. */
+export function result(env: Env, pid: number, name: string, path = '/init'): bigint | undefined {
+  const v = slot(env, pid, name, path);
+  const e = env.d.syscall.error;
+  if (v === undefined || e.convention === 'negative') return v;
+  const f = slot(env, pid, `${name}.flag`, path) ?? 0n;
+  const flagged = e.bit === undefined ? f !== 0n : ((f >> BigInt(e.bit)) & 1n) !== 0n;
+  return flagged ? -v : v;
 }
 
 export function entries(env: Env, name: string, pid?: number) {
@@ -158,35 +253,29 @@ export function pidOf(env: Env, path = '/init'): number {
   return Number(t.split(':')[0]);
 }
 
-export function children(env: Env, pid: number): number[] {
-  return env.k.tasks.filter((t) => t.parent?.pid === pid).map((t) => t.pid);
-}
-
 /** A signal sent to `pid` as a world event. */
-export function signalEvent(pid: () => number, sig: number): (k: Kernel) => void {
-  return (k) => k.sendSignal(k.task(pid())!, sig);
+export function signalEvent(pid: () => number, signo: number): (k: KernelApi) => void {
+  return (k) => k.sendSignal(k.task(pid())!, signo);
 }
 
-export function inputEvent(text: string): (k: Kernel) => void {
+export function inputEvent(text: string): (k: KernelApi) => void {
   return (k) => {
     k.inputQueue.push(new TextEncoder().encode(text));
     for (const t of k.tasks) k.wakeUp(t);
   };
 }
 
-export function clockEvent(ns: bigint): (k: Kernel) => void {
+export function clockEvent(ns: bigint): (k: KernelApi) => void {
   return (k) => {
     k.clock += ns;
     for (const t of k.tasks) k.wakeUp(t);
   };
 }
 
-export const SA_RESTART = 0x10000000n;
-export const EINTR = -4n;
-export const SIGUSR1 = 10;
-export const SIGUSR2 = 12;
-export const SIGSTOP = 19;
-export const SIGCONT = 18;
-export const SIGKILL = 9;
-export const SIGSEGV = 11;
-export const SIGILL = 4;
+export function task(env: Env, pid: number): Task {
+  const t = env.k.task(pid);
+  if (!t) throw new ScenarioFailure('C1', `there is no task ${pid}`);
+  return t;
+}
+
+export { sigmask };

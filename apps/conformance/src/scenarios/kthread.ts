@@ -1,8 +1,7 @@
 // C1 kernel_thread, C2 kernel_execve, C3 fork/vfork/clone/execve, C4 current_pt_regs.
 
-import type { Kernel } from '@archkit/generic-core/kernel/kernel';
-import { USER_STACK_TOP } from '@archkit/generic-core/kernel/kernel';
-import type { CGen } from '@archkit/generic-core/kernel/bridge';
+import type { CGen, KernelApi as Kernel } from '@archkit/generic-core/kernel/types';
+import { USER_STACK_TOP } from '@archkit/generic-core/kernel/layout';
 import { comparableRegs, fillValue } from '@archkit/generic-core/user/compile';
 import type { ArchDescriptor } from '@archkit/generic-core/contracts/descriptor';
 import {
@@ -24,6 +23,9 @@ import {
   vforkOp,
   forkSplit,
   childOf,
+  storeResult,
+  result,
+  sig,
 } from './dsl.ts';
 
 const ARG = 0x1234_5678_9abc_def0n;
@@ -50,7 +52,7 @@ function userRan(env: Env, pid: number): boolean {
   return env.k.exits.some((e) => e.pid === pid) || env.k.syscalls.some((s) => s.pid === pid);
 }
 
-const simpleInit = (d: ArchDescriptor) => ({ '/init': prog('/init', [sys('getpid'), store('ret', 'pid'), ...exit(0)]) });
+const simpleInit = (d: ArchDescriptor) => ({ '/init': prog('/init', [sys('getpid'), ...storeResult(d, 'pid'), ...exit(0)]) });
 
 export const kthreadScenarios: ScenarioDef[] = [
   {
@@ -102,7 +104,7 @@ export const kthreadScenarios: ScenarioDef[] = [
     contracts: ['C1', 'C2'],
     title: 'kernel_execve() returns 0 normally; fn returns and the trampoline takes the task to user mode with only pt_regs on the stack',
     programs: (d) => ({
-      '/init': prog('/init', [store('ret', 'ret0'), store(d.registers.sp, 'sp0'), sys('getpid'), store('ret', 'pid'), ...exit(0)]),
+      '/init': prog('/init', [store('ret', 'ret0'), store(d.registers.sp, 'sp0'), sys('getpid'), ...storeResult(d, 'pid'), ...exit(0)]),
     }),
     check(env) {
       const init = env.state.initResult as bigint | undefined;
@@ -116,8 +118,8 @@ export const kthreadScenarios: ScenarioDef[] = [
       const ret0 = slot(env, 1, 'ret0');
       env.observed.ret = ret0 === undefined ? undefined : Number(ret0);
       expect(ret0 === 0n, 'C2', `the return register at the first user instruction is ${hex(ret0)}, expected 0`);
-      expect(slot(env, 1, 'sp0') === BigInt.asIntN(64, env.d.memory.user + USER_STACK_TOP), 'C2', `user sp at entry ${hex(slot(env, 1, 'sp0'))}`);
-      expect(slot(env, 1, 'pid') === 1n, 'C2', `getpid from the exec'd task returned ${hex(slot(env, 1, 'pid'))}`);
+      expect(slot(env, 1, 'sp0') === BigInt.asIntN(env.d.wordSize * 8, env.d.memory.user + USER_STACK_TOP), 'C2', `user sp at entry ${hex(slot(env, 1, 'sp0'))}`);
+      expect(result(env, 1, 'pid') === 1n, 'C2', `getpid from the exec'd task returned ${hex(result(env, 1, 'pid'))}`);
     },
   },
   {
@@ -137,7 +139,7 @@ export const kthreadScenarios: ScenarioDef[] = [
     check(env) {
       const r = (env.k as unknown as { execResult?: bigint }).execResult;
       env.observed.ret = r === undefined ? undefined : Number(r);
-      expect(r === -2n, 'C2', `kernel_execve of a missing file returned ${hex(r)}, expected -ENOENT`);
+      expect(r === -env.abi.errno.ENOENT, 'C2', `kernel_execve of a missing file returned ${hex(r)}, expected -ENOENT`);
       expect(!userRan(env, 1), 'C2', 'the kthread reached user mode after a failed exec');
     },
   },
@@ -149,7 +151,7 @@ export const kthreadScenarios: ScenarioDef[] = [
     programs: (d) => ({
       '/init': prog('/init', [
         forkOp(d),
-        store('ret', 'r'),
+        ...storeResult(d, 'r'),
         ...forkSplit(),
       ]),
     }),
@@ -158,8 +160,8 @@ export const kthreadScenarios: ScenarioDef[] = [
       const kids = env.k.tasks.filter((t) => t.parent?.pid === parent).map((t) => t.pid);
       expect(kids.length === 1, 'C3', `fork made ${kids.length} children`);
       const child = childOf(env, parent, 'C3');
-      const pr = slot(env, parent, 'r');
-      const cr = slot(env, child, 'r');
+      const pr = result(env, parent, 'r');
+      const cr = result(env, child, 'r');
       env.observed.ret = { parent: Number(pr), child: Number(cr) };
       expect(pr === BigInt(child), 'C3', `parent got ${hex(pr)} from fork, child pid is ${child}`);
       expect(cr === 0n, 'C3', `the child got ${hex(cr)} from fork, expected 0`);
@@ -183,17 +185,17 @@ export const kthreadScenarios: ScenarioDef[] = [
       const d = env.d;
       const parent = pidOf(env);
       const child = childOf(env, parent, 'C3');
-      const skip = new Set([d.registers.ret, d.registers.nr, ...(d.registers.args.slice(0, 5)), ...(d.syscall.clobbers ?? [])]);
+      const skip = new Set([d.syscall.ret, d.syscall.nr, ...d.syscall.args.slice(0, 5), ...d.syscall.clobbers, ...(d.syscall.error.convention === 'flag' ? [d.syscall.error.flag] : [])]);
       const regs = comparableRegs(d);
       const diffs: string[] = [];
       regs.forEach((r, i) => {
         const p = slot(env, parent, `after.${r}`);
         const c = slot(env, child, `after.${r}`);
         if (p !== c) diffs.push(`${r}: parent ${hex(p)} child ${hex(c)}`);
-        else if (!skip.has(r) && p !== BigInt.asIntN(64, fillValue(0x1100n, i))) diffs.push(`${r}: ${hex(p)} after fork, ${hex(fillValue(0x1100n, i))} before`);
+        else if (!skip.has(r) && p !== BigInt.asIntN(d.wordSize * 8, fillValue(0x1100n, i))) diffs.push(`${r}: ${hex(p)} after fork, ${hex(fillValue(0x1100n, i))} before`);
       });
-      const retDiff = diffs.filter((x) => x.startsWith(`${d.registers.ret}:`));
-      const others = diffs.filter((x) => !x.startsWith(`${d.registers.ret}:`));
+      const retDiff = diffs.filter((x) => x.startsWith(`${d.syscall.ret}:`));
+      const others = diffs.filter((x) => !x.startsWith(`${d.syscall.ret}:`));
       env.observed.registersCompared = regs.length;
       expect(others.length === 0, 'C3', `registers differ: ${others.join('; ')}`);
       expect(retDiff.length === 1, 'C3', 'parent and child returned the same value');
@@ -206,14 +208,14 @@ export const kthreadScenarios: ScenarioDef[] = [
     title: 'clone(CLONE_VM|CLONE_SETTLS, newsp, tls): the child runs on the new stack with the new thread pointer',
     unsupported: (d) => (d.registers.tls ? undefined : 'arch.json names no TLS register (registers.tls)'),
     programs: (d) => {
-      const args: Array<bigint | number | { data: string }> = [0x100 | 0x80000 | 17, { data: 'cstack_top' }, 0, 0, 0];
-      args[d.syscall.cloneTlsArg ?? 3] = 0x7e57_0000n;
+      const args: Array<bigint | number | { data: string }> = [0x100 | 0x80000 | sig(d, 'SIGCHLD'), { data: 'cstack_top' }, 0, 0, 0];
+      args[d.syscall.cloneTlsArg] = 0x7e57_0000n;
       return {
         '/init': prog(
           '/init',
           [
             { op: 'syscall', name: 'clone', args },
-            ...forkSplit([store('ret', 'r')], [store(d.registers.sp, 'csp')]),
+            ...forkSplit([...storeResult(d, 'r')], [store(d.registers.sp, 'csp')]),
           ],
           { cstack: new Array<bigint>(64).fill(0n), cstack_top: [0n] },
         ),
@@ -221,7 +223,12 @@ export const kthreadScenarios: ScenarioDef[] = [
     },
     setup(env) {
       env.k.onSyscall = (name, t) => {
-        if (name === 'exit' && t.pid !== 1) env.state.childTls = env.k.m.reg(env.d.registers.tls!);
+        // the user's thread pointer at the child's syscall entry: saved in pt_regs where the
+        // kernel uses the register itself (riscv tp), else still live (x86 fs_base, arm64 tpidr_el0)
+        if (name !== 'exit' || t.pid === 1) return;
+        const tls = env.d.registers.tls!;
+        const regs = env.k.currentPtRegs();
+        env.state.childTls = regs.has(tls) ? regs.get(tls) : env.k.m.reg(tls);
       };
     },
     check(env) {
@@ -232,11 +239,11 @@ export const kthreadScenarios: ScenarioDef[] = [
       const want = env.images['/init']!.data.get('cstack_top')!;
       const csp = slot(env, child, 'csp');
       env.observed.childSp = hex(csp);
-      expect(csp === BigInt.asIntN(64, want), 'C3', `child sp ${hex(csp)}, clone asked for ${hex(want)}`);
+      expect(csp === BigInt.asIntN(env.d.wordSize * 8, want), 'C3', `child sp ${hex(csp)}, clone asked for ${hex(want)}`);
       const tls = env.state.childTls as bigint | undefined;
       env.observed.childTls = hex(tls);
       expect(tls === 0x7e57_0000n, 'C3', `child ${env.d.registers.tls} = ${hex(tls)}, clone asked for 0x7e570000`);
-      expect(slot(env, parent, 'r') === BigInt(child), 'C3', `parent got ${hex(slot(env, parent, 'r'))}`);
+      expect(result(env, parent, 'r') === BigInt(child), 'C3', `parent got ${hex(result(env, parent, 'r'))}`);
     },
   },
   {
@@ -249,7 +256,7 @@ export const kthreadScenarios: ScenarioDef[] = [
         set('callee0', 0),
         store('callee0', 'shared'),
         vforkOp(d),
-        store('ret', 'r'),
+        ...storeResult(d, 'r'),
         ...forkSplit([{ op: 'load', reg: 'callee0', slot: 'shared' }, store('callee0', 'seen')], [set('callee0', 0x5eed), store('callee0', 'shared')]),
       ]),
     }),
@@ -258,7 +265,7 @@ export const kthreadScenarios: ScenarioDef[] = [
       const child = childOf(env, parent, 'C3');
       const seen = slot(env, parent, 'seen');
       env.observed.seen = hex(seen);
-      expect(slot(env, parent, 'r') === BigInt(child), 'C3', `parent got ${hex(slot(env, parent, 'r'))} from vfork`);
+      expect(result(env, parent, 'r') === BigInt(child), 'C3', `parent got ${hex(result(env, parent, 'r'))} from vfork`);
       expect(seen === 0x5eedn, 'C3', `after vfork the parent read ${hex(seen)}, the child wrote 0x5eed into the shared memory`);
       const tr = env.k.trace;
       const childExit = tr.indexOf(`${child}:exit 0`);
@@ -283,7 +290,7 @@ export const kthreadScenarios: ScenarioDef[] = [
       const nonzero = Object.entries(regs).filter(([, v]) => v !== 0n).map(([n, v]) => `${n}=${hex(v)}`);
       expect(nonzero.length === 0, 'C3', `fork_idle left non-zero pt_regs: ${nonzero.join(', ')}`);
       expect(!env.k.trace.includes(`${pid}:schedule_tail`), 'C3', 'the idle task was woken in ret_from_fork');
-      expect(slot(env, pidOf(env), 'pid') === BigInt(pidOf(env)), 'C3', 'the system did not run normally beside the extra idle task');
+      expect(result(env, pidOf(env), 'pid') === BigInt(pidOf(env)), 'C3', 'the system did not run normally beside the extra idle task');
     },
   },
   {
@@ -308,9 +315,17 @@ export const kthreadScenarios: ScenarioDef[] = [
       env.observed.ret = ret0 === undefined ? undefined : Number(ret0);
       expect(ret0 === 0n, 'C3', `return register at the new entry is ${hex(ret0)}`);
       const sp0 = slot(env, pid, 'sp0', '/bin/next');
-      expect(sp0 === BigInt.asIntN(64, env.d.memory.user + USER_STACK_TOP), 'C3', `new sp ${hex(sp0)}`);
-      const stale = comparableRegs(env.d).filter((r, i) => slot(env, pid, `start.${r}`, '/bin/next') === fillValue(0x2200n, i));
-      expect(stale.length === 0, 'C3', `registers kept their pre-exec values: ${stale.join(', ')}`);
+      expect(sp0 === BigInt.asIntN(env.d.wordSize * 8, env.d.memory.user + USER_STACK_TOP), 'C3', `new sp ${hex(sp0)}`);
+      // x86 (ELF_PLAT_INIT) and arm64 (start_thread_common) clear the general registers;
+      // riscv's start_thread sets only status, epc and sp: the new image sees the old values
+      // (what the execve call itself loaded is left out: its number and three arguments)
+      const skip = new Set([env.d.syscall.ret, env.d.syscall.nr, env.d.registers.sp, ...env.d.syscall.args.slice(0, 3)]);
+      const keeps = env.d.abi.execKeepsRegisters === true;
+      const regs = comparableRegs(env.d).filter((r) => !skip.has(r));
+      const kept = regs.filter((r) => slot(env, pid, `start.${r}`, '/bin/next') === fillValue(0x2200n, comparableRegs(env.d).indexOf(r)));
+      env.observed.registersKept = kept.length;
+      if (keeps) expect(kept.length === regs.length, 'C3', `this kernel keeps the registers across execve, but ${regs.filter((r) => !kept.includes(r)).join(', ')} changed`);
+      else expect(kept.length === 0, 'C3', `registers kept their pre-exec values: ${kept.join(', ')}`);
     },
   },
   {
@@ -335,7 +350,7 @@ export const kthreadScenarios: ScenarioDef[] = [
       expect(env.state.base === env.state.task, 'C4', `current_pt_regs() ${hex(env.state.base as bigint)} != task_pt_regs(current) ${hex(env.state.task as bigint)}`);
       expect((env.state.top as bigint) - (env.state.base as bigint) === BigInt(env.d.ptRegs.size), 'C4', 'pt_regs are not at the top of the kernel stack');
       const d = env.d;
-      const skip = new Set([d.registers.nr, d.registers.ret, ...(d.syscall.clobbers ?? [])]);
+      const skip = new Set([d.syscall.nr, d.syscall.ret, ...d.syscall.clobbers]);
       const snap = env.state.snap as Record<string, bigint>;
       const bad = comparableRegs(d).flatMap((r, i) => (skip.has(r) || snap[r] === fillValue(0x3300n, i) ? [] : [`${r}=${hex(snap[r])} (user had ${hex(fillValue(0x3300n, i))})`]));
       env.observed.registersChecked = comparableRegs(d).length - skip.size;

@@ -49,3 +49,21 @@ export class AsmError extends Error {
     this.name = 'AsmError';
   }
 }
+
+/**
+ * The assembler backend's tool is not installed: names the binary and the Debian package
+ * (with the command) that provides it.
+ */
+export class AsmToolchainError extends Error {
+  constructor(
+    readonly tool: string,
+    readonly debianPackage: string,
+    readonly purpose?: string,
+  ) {
+    super(
+      `${tool} not found on PATH: install the Debian package ${debianPackage} (apt-get install ${debianPackage})` +
+        (purpose !== undefined ? `; ${purpose}` : ''),
+    );
+    this.name = 'AsmToolchainError';
+  }
+}

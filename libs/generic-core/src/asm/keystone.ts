@@ -105,6 +105,10 @@ function lintX86(stmt: string): string | undefined {
         `[rip + label] for a PC-relative one`
       );
     }
+    const syms = [...inner.matchAll(/(?<![\w.$])[A-Za-z_.$][\w.$]*/g)].map((t) => t[0]).filter((t) => !X86_REG.test(t));
+    if (syms.length > 1) {
+      return `[${inner.trim()}] adds ${syms.length} symbols (${syms.join(', ')}): keystone keeps only the last one; define their sum with .equ and use that`;
+    }
     if (/(?<![\w.$])[re]iz(?!\s*\*)/i.test(inner)) {
       return `write riz*1 in [${inner.trim()}]: keystone encodes [riz + X] as [rsp + X]`;
     }
@@ -561,7 +565,7 @@ class KeystoneAssembler implements Assembler {
     const externLines: string[] = [];
     for (const [name, value] of Object.entries(externs)) {
       if (!ASM_IDENT.test(name)) throw new AsmError(file, undefined, `extern name ${JSON.stringify(name)} is not a valid symbol`);
-      externLines.push(constantLine(name, value, this.arch));
+      externLines.push(constantLine(name, value));
     }
 
     // The text.

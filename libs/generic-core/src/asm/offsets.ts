@@ -12,9 +12,6 @@
 /** Symbol names the assemblers accept (GNU as / LLVM MC identifier rules). */
 export const ASM_IDENT = /^[A-Za-z_.$][A-Za-z0-9_.$]*$/;
 
-/** Archs whose assembler wants a different constant directive than `.equ`. None so far. */
-const CONST_DIRECTIVE: Record<string, string> = {};
-
 function formatValue(name: string, value: number | bigint): string {
   let v: bigint;
   if (typeof value === 'bigint') v = value;
@@ -31,18 +28,14 @@ function formatValue(name: string, value: number | bigint): string {
 }
 
 /** One constant definition line, e.g. `.equ PT_ORIG_AX, 0x78`. */
-export function constantLine(name: string, value: number | bigint, arch: string): string {
+export function constantLine(name: string, value: number | bigint): string {
   if (!ASM_IDENT.test(name)) throw new RangeError(`asm constant name ${JSON.stringify(name)} is not a valid symbol`);
-  const directive = CONST_DIRECTIVE[arch] ?? '.equ';
-  return `${directive} ${name}, ${formatValue(name, value)}`;
+  return `.equ ${name}, ${formatValue(name, value)}`;
 }
 
-/**
- * The asm-offsets prelude: one definition per line, in the given key order, newline
- * terminated. `arch` is the assembler arch name (arch.json `assembler.arch`).
- */
-export function asmOffsetsPrelude(constants: Record<string, number | bigint>, arch: string): string {
+/** The asm-offsets prelude: one definition per line, in the given key order, newline terminated. */
+export function asmOffsetsPrelude(constants: Record<string, number | bigint>): string {
   return Object.entries(constants)
-    .map(([name, value]) => constantLine(name, value, arch) + '\n')
+    .map(([name, value]) => constantLine(name, value) + '\n')
     .join('');
 }

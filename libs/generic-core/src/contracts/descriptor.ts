@@ -1,9 +1,16 @@
-// arch.json: the descriptor every arch lib carries (word size, endianness, emulator and
-// assembler, registers, C calling convention, syscall ABI and numbers, pt_regs and
-// switch_stack layouts, TIF bits and work masks, kthread and rseq registers, restart facts).
-// Hand-written validation: every error names the file and the JSON field path.
+// arch.json: the one place a fact about an architecture lives. Word size, endianness,
+// emulator and assembler, registers, C calling convention, syscall ABI and numbers, error
+// convention, pt_regs / switch frame / thread layouts, TIF bits and work masks, where a
+// kernel thread's fn/arg travel, the entry model its Linux uses; with, per group of values,
+// the kernel file it comes from. Everything else (entry.S constants, the port's
+// TypeScript, the user-program compiler) reads the facts from here.
+//
+// Strict: unknown fields and keys written twice are errors; every error names the file,
+// the field path and where it is (line:column).
 
 import { readFileSync } from 'node:fs';
+import { JsonError, parseStrictJson, type KeyPositions } from './json.ts';
+import { GENERIC_ERRNO, GENERIC_SA, GENERIC_SIGNALS, GENERIC_SIGPROCMASK, type AbiOverrides } from '../kernel/abi.ts';
 
 export interface FrameField {
   name: string;
@@ -18,64 +25,102 @@ export interface FrameLayout {
   fields: FrameField[];
 }
 
-export type MemoryRegion = 'kernelText' | 'kernelData' | 'stubs' | 'stacks' | 'user' | 'userSize' | 'vdso';
+export const ENTRY_MODELS = ['do-work-pending', 'generic-entry', 'arch'] as const;
+/**
+ * How the return to user mode does its work (SPEC C5): `do-work-pending` (the 2012 ARM
+ * model: a C loop that returns a restart code, the glue restarts in the kernel),
+ * `generic-entry` (kernel/entry/common.c), `arch` (an arch's own code that restarts by
+ * rewinding the pc).
+ */
+export type EntryModel = (typeof ENTRY_MODELS)[number];
+
+export interface AssemblerSpec {
+  /** keystone | gnu-as | llvm-mc */
+  backend: string;
+  /** keystone arch name, binutils triple or llvm triple */
+  target: string;
+  flags?: string[];
+  /** The Debian package that provides the tool (named in "not installed" errors). */
+  package?: string;
+}
+
+/**
+ * How a syscall reports an error to user mode: `negative` (the return register holds
+ * -errno), or `flag` (a flag says "error" and the return register holds +errno: MIPS a3,
+ * PowerPC CR0.SO, SPARC PSR.C). With `bit`, the flag is that bit of the register.
+ */
+export type ErrorConvention = { convention: 'negative' } | { convention: 'flag'; flag: string; bit?: number };
+
+export type MemoryRegion = 'kernelText' | 'kernelData' | 'stubs' | 'stacks' | 'user' | 'userSize';
 
 export interface ArchDescriptor {
-  /** Arch id; the lib is libs/arch-<name>. */
+  /** Arch id; the lib is libs/arch-<name>, the package @archkit/arch-<name>. */
   name: string;
   title: string;
+  /** The Linux release the facts describe. */
+  linux: string;
+  /** Kernel file(s) each group of facts comes from. */
+  sources: Record<string, string>;
   wordSize: 4 | 8;
   endian: 'little' | 'big';
-  emulator: { backend: string; arch: string; mode: string; cpuModel?: string };
-  assembler: { backend: string; arch: string; options?: Record<string, unknown> };
+  emulator: { backend: 'unicorn'; version: string };
+  assembler: AssemblerSpec & { alternative?: AssemblerSpec };
+  entry: { model: EntryModel; offers: EntryModel[] };
   /** Guest memory map; hex strings in the file, bigints here. */
   memory: Record<MemoryRegion, bigint>;
   registers: {
     pc: string;
     sp: string;
-    ret: string;
-    nr: string;
-    /** Syscall argument registers. */
-    args: string[];
-    calleeSaved: string[];
     /** Every user-visible general-purpose register. */
     user: string[];
-    /** Caller-clobbered registers of the syscall instruction itself (x86-64: rcx, r11). */
-    scratch?: string[];
-    /** the thread-pointer register CLONE_SETTLS sets (x86-64 fs_base, AArch64 tpidr_el0) */
+    calleeSaved: string[];
+    /** The thread-pointer register CLONE_SETTLS sets (x86-64 fs_base, AArch64 tpidr_el0). */
     tls?: string;
-    /** Other register names the descriptor may refer to (flags, status, banked sp, ...). */
-    extra?: string[];
+    /** Registers the user-program templates (src/user.hbs) use as temporaries. */
+    scratch: string[];
+    /** Other register names the descriptor or the port refers to (flags, status, banked sp, ...). */
+    extra: string[];
   };
   callingConvention: { args: string[]; ret: string; returnAddress: string };
   syscall: {
     instruction: string;
+    /** Length of the trap instruction: a restart rewinds the pc by this much. */
     insnBytes: number;
-    error: 'negative' | 'positive-flag';
-    /** Where the error flag lives when error is "positive-flag" (e.g. "a3", "cr0.so", "psr.c"). */
-    errorFlag?: string;
-    /** registers the trap instruction itself overwrites (x86-64 syscall: rcx, r11) */
-    clobbers?: string[];
-    /** which clone() argument carries the TLS value (3 or 4: CLONE_BACKWARDS variants differ) */
-    cloneTlsArg?: number;
-    restartRewind: number;
+    nr: string;
+    args: string[];
+    ret: string;
+    error: ErrorConvention;
+    /** Registers the trap instruction itself overwrites (x86-64 syscall: rcx, r11). */
+    clobbers: string[];
+    /** Which clone() argument carries the TLS value (3 or 4: the CLONE_BACKWARDS variants differ). */
+    cloneTlsArg: number;
     numbers: Record<string, number>;
   };
   ptRegs: FrameLayout;
+  /**
+   * The context switch_to saves and copy_thread prepares: on the kernel stack just below
+   * pt_regs, pointed to by thread.sp (x86 inactive_task_frame), or inside the thread
+   * struct at `offset` (arm64 cpu_context).
+   */
+  switchFrame: FrameLayout & { location: 'stack' | 'thread'; offset: number };
+  /** The arch's part of thread_struct (at TASK_THREAD in the task_struct). */
+  thread: FrameLayout;
+  /** The switch_stack of alpha/m68k-style ports, or null. */
   switchStack: FrameLayout | null;
+  /** Where copy_thread leaves a kernel thread's fn and arg: registers of the switch frame. */
+  kthread: { fn: string; arg: string };
   /** TIF_* bit numbers. */
   tif: Record<string, number>;
   /** Mask name -> TIF bit names. */
   workMasks: Record<string, string[]>;
-  kthread: { fnReg: string; argReg: string };
-  rseq: { abortIpReg: string };
-  /** Role -> entry.S symbol name (retFromFork, switchTo, restoreUserRegs, entry, ...). */
-  symbols?: Record<string, string>;
-  restart?: Record<string, string | number>;
-  notes?: string | string[];
+  /** Where the arch's uapi numbers differ from asm-generic's (errno, signals, sigaction). */
+  abi: AbiOverrides;
+  /** Role -> entry.S label the core calls or checks (switchTo, retFromFork). */
+  symbols: { switchTo: string; retFromFork: string } & Record<string, string>;
+  notes?: string[];
 }
 
-/** A descriptor is malformed; the message names the file and the field. */
+/** A descriptor is malformed; the message names the file, the field and where it is. */
 export class DescriptorError extends Error {
   constructor(
     readonly file: string,
@@ -117,11 +162,29 @@ function show(v: unknown): string {
 
 type Json = unknown;
 
+function join(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return path ? `${path}.${key}` : key;
+}
+
 class Checker {
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    readonly positions: KeyPositions,
+  ) {}
+
+  private where(path: string): string {
+    // the closest key of the path that was written in the file
+    for (let p = path; p; p = p.replace(/(\.[^.[\]]*|\[\d+\])$/, '')) {
+      const at = this.positions.get(p);
+      if (at) return `${this.file}:${at.line}:${at.column}`;
+      if (!/[.[]/.test(p)) break;
+    }
+    return this.file;
+  }
 
   fail(path: string, detail: string): never {
-    throw new DescriptorError(this.file, path || undefined, detail);
+    throw new DescriptorError(this.where(path), path || undefined, detail);
   }
 
   expect(path: string, what: string, got: unknown): never {
@@ -135,11 +198,9 @@ class Checker {
     if (known) {
       const allowed = new Set([...known.required, ...(known.optional ?? [])]);
       for (const k of Object.keys(o)) {
-        if (!allowed.has(k)) {
-          this.fail(join(path, k), `unknown field (allowed here: ${[...allowed].join(', ')})`);
-        }
+        if (!allowed.has(k)) this.fail(join(path, k), `unknown field (allowed here: ${[...allowed].join(', ')})`);
       }
-      for (const k of known.required) if (!(k in o)) this.expect(join(path, k), describeRequired(k), undefined);
+      for (const k of known.required) if (!(k in o)) this.expect(join(path, k), `a value for "${k}"`, undefined);
     }
     return o;
   }
@@ -150,9 +211,7 @@ class Checker {
   }
 
   oneOf<T extends string>(path: string, v: Json, options: readonly T[]): T {
-    if (typeof v !== 'string' || !options.includes(v as T)) {
-      this.expect(path, options.map((o) => JSON.stringify(o)).join(' or '), v);
-    }
+    if (typeof v !== 'string' || !options.includes(v as T)) this.expect(path, options.map((o) => JSON.stringify(o)).join(' or '), v);
     return v as T;
   }
 
@@ -179,30 +238,27 @@ class Checker {
     if (r === undefined) this.expect(path, 'a hex string like "0x100000" or a non-negative integer', v);
     return r as bigint;
   }
-}
 
-function join(path: string, key: string | number): string {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  return path ? `${path}.${key}` : key;
-}
-
-function describeRequired(k: string): string {
-  return `a value for "${k}"`;
+  symbol(path: string, v: Json): string {
+    const s = this.string(path, v);
+    if (!/^[A-Za-z_.$][A-Za-z0-9_.$]*$/.test(s)) this.expect(path, 'an assembler symbol name', v);
+    return s;
+  }
 }
 
 const TOP_REQUIRED = [
-  'name', 'title', 'wordSize', 'endian', 'emulator', 'assembler', 'memory', 'registers',
-  'callingConvention', 'syscall', 'ptRegs', 'switchStack', 'tif', 'workMasks', 'kthread', 'rseq',
+  'name', 'title', 'linux', 'sources', 'wordSize', 'endian', 'emulator', 'assembler', 'entry', 'memory', 'registers',
+  'callingConvention', 'syscall', 'ptRegs', 'switchFrame', 'thread', 'kthread', 'tif', 'workMasks', 'symbols',
 ];
-const TOP_OPTIONAL = ['symbols', 'restart', 'notes', '$schema'];
-const MEMORY_KEYS: MemoryRegion[] = ['kernelText', 'kernelData', 'stubs', 'stacks', 'user', 'userSize', 'vdso'];
+const TOP_OPTIONAL = ['switchStack', 'abi', 'notes', '$schema'];
+const MEMORY_KEYS: MemoryRegion[] = ['kernelText', 'kernelData', 'stubs', 'stacks', 'user', 'userSize'];
+/** The groups a `sources` entry may cite. */
+export const SOURCE_GROUPS = ['syscall', 'numbers', 'abi', 'ptRegs', 'switchFrame', 'thread', 'switchStack', 'kthread', 'tif', 'workMasks', 'entry', 'signal', 'restart', 'registers'];
 
-function frame(c: Checker, path: string, v: Json): FrameLayout {
-  const o = c.object(path, v, { required: ['size', 'fields'] });
+function frame(c: Checker, path: string, v: Json, extra: string[] = []): FrameLayout & Record<string, Json> {
+  const o = c.object(path, v, { required: ['size', 'fields'], optional: extra });
   const size = c.int(join(path, 'size'), o['size'], 1, 'a positive integer');
-  if (!Array.isArray(o['fields']) || o['fields'].length === 0) {
-    c.expect(join(path, 'fields'), 'a non-empty array of { name, offset, size }', o['fields']);
-  }
+  if (!Array.isArray(o['fields']) || o['fields'].length === 0) c.expect(join(path, 'fields'), 'a non-empty array of { name, offset, size }', o['fields']);
   const names = new Map<string, number>();
   const fields = (o['fields'] as Json[]).map((f, i) => {
     const p = `${path}.fields[${i}]`;
@@ -213,9 +269,7 @@ function frame(c: Checker, path: string, v: Json): FrameLayout {
     const prev = names.get(name);
     if (prev !== undefined) c.fail(join(p, 'name'), `duplicate field name ${JSON.stringify(name)} (also ${path}.fields[${prev}])`);
     names.set(name, i);
-    if (offset + fsize > size) {
-      c.fail(p, `field ${JSON.stringify(name)} at offset ${offset} size ${fsize} ends at ${offset + fsize}, past ${path}.size ${size}`);
-    }
+    if (offset + fsize > size) c.fail(p, `field ${JSON.stringify(name)} at offset ${offset} size ${fsize} ends at ${offset + fsize}, past ${path}.size ${size}`);
     const field: FrameField = { name, offset, size: fsize };
     if (fo['reg'] !== undefined) field.reg = c.string(join(p, 'reg'), fo['reg']);
     return field;
@@ -225,85 +279,78 @@ function frame(c: Checker, path: string, v: Json): FrameLayout {
     const a = order[k - 1]!;
     const b = order[k]!;
     if (a.f.offset + a.f.size > b.f.offset) {
-      c.fail(
-        `${path}.fields[${b.i}]`,
-        `field ${JSON.stringify(b.f.name)} at offset ${b.f.offset} overlaps ${JSON.stringify(a.f.name)} ` +
-          `(${path}.fields[${a.i}], offset ${a.f.offset} size ${a.f.size})`,
-      );
+      c.fail(`${path}.fields[${b.i}]`, `field ${JSON.stringify(b.f.name)} at offset ${b.f.offset} overlaps ${JSON.stringify(a.f.name)} (${path}.fields[${a.i}], offset ${a.f.offset} size ${a.f.size})`);
     }
   }
-  return { size, fields };
+  return { ...o, size, fields };
 }
 
-function jsonPosition(text: string, message: string): { line: number; column: number } | undefined {
-  const lc = /line (\d+) column (\d+)/.exec(message);
-  if (lc) return { line: Number(lc[1]), column: Number(lc[2]) };
-  const pos = /position (\d+)/.exec(message);
-  let offset: number;
-  if (pos) offset = Number(pos[1]);
-  else if (/end of JSON input/i.test(message)) offset = text.length;
-  else return undefined;
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - (before.lastIndexOf('\n') + 1) + 1;
-  return { line, column };
+function assemblerSpec(c: Checker, path: string, v: Json, allowAlternative: boolean): AssemblerSpec & { alternative?: AssemblerSpec } {
+  const o = c.object(path, v, { required: ['backend', 'target'], optional: ['flags', 'package', ...(allowAlternative ? ['alternative'] : [])] });
+  const spec: AssemblerSpec & { alternative?: AssemblerSpec } = {
+    backend: c.oneOf(join(path, 'backend'), o['backend'], ['keystone', 'gnu-as', 'llvm-mc'] as const),
+    target: c.string(join(path, 'target'), o['target']),
+  };
+  if (o['flags'] !== undefined) spec.flags = c.stringArray(join(path, 'flags'), o['flags'], false, false);
+  if (o['package'] !== undefined) spec.package = c.string(join(path, 'package'), o['package']);
+  if (o['alternative'] !== undefined) spec.alternative = assemblerSpec(c, join(path, 'alternative'), o['alternative'], false);
+  return spec;
 }
 
 /** Parses and validates an arch.json text; `file` is used in error messages. */
 export function parseDescriptor(json: string, file: string): ArchDescriptor {
   let raw: Json;
+  let positions: KeyPositions;
   try {
-    raw = JSON.parse(json);
+    ({ value: raw, positions } = parseStrictJson(json));
   } catch (e) {
-    const msg = (e as Error).message;
-    const at = jsonPosition(json, msg);
-    const clean = msg.replace(/\s*\(line \d+ column \d+\)/, '').replace(/\s*(in JSON )?at position \d+.*$/, '');
-    throw new DescriptorError(at ? `${file}:${at.line}:${at.column}` : file, undefined, `malformed JSON: ${clean}`);
+    if (e instanceof JsonError) throw new DescriptorError(`${file}:${e.line}:${e.column}`, undefined, `malformed JSON: ${e.detail}`);
+    throw e;
   }
-  const c = new Checker(file);
+  const c = new Checker(file, positions);
   const o = c.object('', raw, { required: TOP_REQUIRED, optional: TOP_OPTIONAL });
 
   const name = c.string('name', o['name']);
   if (!/^[a-z][a-z0-9_]*$/.test(name)) c.expect('name', 'an arch id of lower-case letters, digits and "_"', name);
   const title = c.string('title', o['title']);
+  const linux = c.string('linux', o['linux']);
+  if (!/^\d+\.\d+(\.\d+)?$/.test(linux)) c.expect('linux', 'a Linux release like "6.18"', linux);
+  const so = c.object('sources', o['sources']);
+  const sources: Record<string, string> = {};
+  for (const [k, v] of Object.entries(so)) {
+    if (!SOURCE_GROUPS.includes(k)) c.fail(`sources.${k}`, `not a group of facts (groups: ${SOURCE_GROUPS.join(', ')})`);
+    sources[k] = c.string(`sources.${k}`, v);
+  }
   const wordSize = o['wordSize'];
   if (wordSize !== 4 && wordSize !== 8) c.expect('wordSize', '4 or 8', wordSize);
+  const bits = (wordSize as number) * 8;
   const endian = c.oneOf('endian', o['endian'], ['little', 'big'] as const);
 
-  const em = c.object('emulator', o['emulator'], { required: ['backend', 'arch', 'mode'], optional: ['cpuModel'] });
-  const emulator: ArchDescriptor['emulator'] = {
-    backend: c.string('emulator.backend', em['backend']),
-    arch: c.string('emulator.arch', em['arch']),
-    mode: c.string('emulator.mode', em['mode']),
+  const em = c.object('emulator', o['emulator'], { required: ['backend', 'version'] });
+  const emulator = {
+    backend: c.oneOf('emulator.backend', em['backend'], ['unicorn'] as const),
+    version: c.string('emulator.version', em['version']),
   };
-  if (em['cpuModel'] !== undefined) emulator.cpuModel = c.string('emulator.cpuModel', em['cpuModel']);
+  const assembler = assemblerSpec(c, 'assembler', o['assembler'], true);
 
-  const as = c.object('assembler', o['assembler'], { required: ['backend', 'arch'], optional: ['options'] });
-  const assembler: ArchDescriptor['assembler'] = {
-    backend: c.string('assembler.backend', as['backend']),
-    arch: c.string('assembler.arch', as['arch']),
-  };
-  if (as['options'] !== undefined) assembler.options = c.object('assembler.options', as['options']);
+  const en = c.object('entry', o['entry'], { required: ['model'], optional: ['offers'] });
+  const model = c.oneOf('entry.model', en['model'], ENTRY_MODELS);
+  const offers = en['offers'] === undefined ? [model] : c.stringArray('entry.offers', en['offers']).map((m, i) => c.oneOf(`entry.offers[${i}]`, m, ENTRY_MODELS));
+  if (!offers.includes(model)) c.fail('entry.offers', `must include the model ${JSON.stringify(model)} the port declares`);
 
   const mem = c.object('memory', o['memory'], { required: MEMORY_KEYS });
   const memory = Object.fromEntries(MEMORY_KEYS.map((k) => [k, c.address(`memory.${k}`, mem[k])])) as Record<MemoryRegion, bigint>;
   if (memory.userSize === 0n) c.expect('memory.userSize', 'a non-zero size', mem['userSize']);
 
-  const rg = c.object('registers', o['registers'], {
-    required: ['pc', 'sp', 'ret', 'nr', 'args', 'calleeSaved', 'user'],
-    optional: ['scratch', 'extra', 'tls'],
-  });
+  const rg = c.object('registers', o['registers'], { required: ['pc', 'sp', 'user', 'calleeSaved'], optional: ['tls', 'extra', 'scratch'] });
   const registers: ArchDescriptor['registers'] = {
     pc: c.string('registers.pc', rg['pc']),
     sp: c.string('registers.sp', rg['sp']),
-    ret: c.string('registers.ret', rg['ret']),
-    nr: c.string('registers.nr', rg['nr']),
-    args: c.stringArray('registers.args', rg['args']),
-    calleeSaved: c.stringArray('registers.calleeSaved', rg['calleeSaved'], false),
     user: c.stringArray('registers.user', rg['user']),
+    calleeSaved: c.stringArray('registers.calleeSaved', rg['calleeSaved'], false),
+    extra: rg['extra'] === undefined ? [] : c.stringArray('registers.extra', rg['extra'], false),
+    scratch: rg['scratch'] === undefined ? [] : c.stringArray('registers.scratch', rg['scratch'], false),
   };
-  if (rg['scratch'] !== undefined) registers.scratch = c.stringArray('registers.scratch', rg['scratch'], false);
-  if (rg['extra'] !== undefined) registers.extra = c.stringArray('registers.extra', rg['extra'], false);
   if (rg['tls'] !== undefined) registers.tls = c.string('registers.tls', rg['tls']);
 
   const cc = c.object('callingConvention', o['callingConvention'], { required: ['args', 'ret', 'returnAddress'] });
@@ -314,47 +361,76 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
   };
 
   const sc = c.object('syscall', o['syscall'], {
-    required: ['instruction', 'insnBytes', 'error', 'restartRewind', 'numbers'],
-    optional: ['errorFlag', 'clobbers', 'cloneTlsArg'],
+    required: ['instruction', 'insnBytes', 'nr', 'args', 'ret', 'error', 'cloneTlsArg', 'numbers'],
+    optional: ['clobbers'],
   });
+  const eo = c.object('syscall.error', sc['error'], { required: ['convention'], optional: ['flag', 'bit'] });
+  const conv = c.oneOf('syscall.error.convention', eo['convention'], ['negative', 'flag'] as const);
+  let error: ErrorConvention;
+  if (conv === 'negative') {
+    if (eo['flag'] !== undefined || eo['bit'] !== undefined) c.fail('syscall.error', '"flag" and "bit" belong to the "flag" convention');
+    error = { convention: 'negative' };
+  } else {
+    error = { convention: 'flag', flag: c.string('syscall.error.flag', eo['flag']) };
+    if (eo['bit'] !== undefined) error.bit = c.int('syscall.error.bit', eo['bit'], 0);
+    if (error.bit !== undefined && error.bit >= 64) c.expect('syscall.error.bit', 'a bit number 0..63', eo['bit']);
+  }
   const syscall: ArchDescriptor['syscall'] = {
     instruction: c.string('syscall.instruction', sc['instruction']),
     insnBytes: c.int('syscall.insnBytes', sc['insnBytes'], 1, 'a positive integer'),
-    error: c.oneOf('syscall.error', sc['error'], ['negative', 'positive-flag'] as const),
-    restartRewind: c.int('syscall.restartRewind', sc['restartRewind'], 1, 'a positive integer'),
+    nr: c.string('syscall.nr', sc['nr']),
+    args: c.stringArray('syscall.args', sc['args']),
+    ret: c.string('syscall.ret', sc['ret']),
+    error,
+    clobbers: sc['clobbers'] === undefined ? [] : c.stringArray('syscall.clobbers', sc['clobbers'], false),
+    cloneTlsArg: c.int('syscall.cloneTlsArg', sc['cloneTlsArg'], 3),
     numbers: {},
   };
-  if (sc['errorFlag'] !== undefined) syscall.errorFlag = c.string('syscall.errorFlag', sc['errorFlag']);
-  if (sc['clobbers'] !== undefined) syscall.clobbers = c.stringArray('syscall.clobbers', sc['clobbers'], false);
-  if (sc['cloneTlsArg'] !== undefined) syscall.cloneTlsArg = c.int('syscall.cloneTlsArg', sc['cloneTlsArg'], 0);
-  else if (syscall.error === 'positive-flag') c.expect('syscall.errorFlag', 'the flag that marks an error (e.g. "a3")', undefined);
+  if (syscall.cloneTlsArg > 5) c.expect('syscall.cloneTlsArg', 'an argument index 3..5', sc['cloneTlsArg']);
   const nums = c.object('syscall.numbers', sc['numbers']);
   if (Object.keys(nums).length === 0) c.expect('syscall.numbers', 'a non-empty map of syscall name to number', nums);
   for (const [k, v] of Object.entries(nums)) {
     if (!/^[a-z_][a-z0-9_]*$/.test(k)) c.fail(`syscall.numbers.${k}`, 'syscall names are lower-case identifiers');
     syscall.numbers[k] = c.int(`syscall.numbers.${k}`, v);
   }
+  for (const need of ['rt_sigreturn', 'restart_syscall', 'exit']) {
+    if (syscall.numbers[need] === undefined) c.fail('syscall.numbers', `needs "${need}" (the core uses it)`);
+  }
 
   const ptRegs = frame(c, 'ptRegs', o['ptRegs']);
-  const switchStack = o['switchStack'] === null ? null : frame(c, 'switchStack', o['switchStack']);
+  const sfRaw = frame(c, 'switchFrame', o['switchFrame'], ['location', 'offset']);
+  const switchFrame = {
+    size: sfRaw.size,
+    fields: sfRaw.fields,
+    location: c.oneOf('switchFrame.location', sfRaw['location'], ['stack', 'thread'] as const),
+    offset: sfRaw['offset'] === undefined ? 0 : c.int('switchFrame.offset', sfRaw['offset']),
+  };
+  if (switchFrame.location === 'stack' && sfRaw['offset'] !== undefined) c.fail('switchFrame.offset', 'only a frame in the thread struct has an offset');
+  const thread = frame(c, 'thread', o['thread']);
+  if (switchFrame.location === 'thread' && switchFrame.offset + switchFrame.size > thread.size) {
+    c.fail('switchFrame', `a frame in the thread struct at offset ${switchFrame.offset} size ${switchFrame.size} does not fit thread.size ${thread.size}`);
+  }
+  if (switchFrame.location === 'stack' && !thread.fields.some((f) => f.name === 'sp')) c.fail('thread.fields', 'a switch frame on the stack needs a thread field "sp" pointing at it');
+  const switchStack = o['switchStack'] === undefined || o['switchStack'] === null ? null : frame(c, 'switchStack', o['switchStack']);
 
   const tifRaw = c.object('tif', o['tif']);
   const tif: Record<string, number> = {};
   const bitOwner = new Map<number, string>();
   for (const [k, v] of Object.entries(tifRaw)) {
-    if (!/^[A-Z][A-Z0-9_]*$/.test(k)) c.fail(`tif.${k}`, 'TIF names are upper-case identifiers without the TIF_ prefix');
-    const bit = c.int(`tif.${k}`, v, 0, `a bit number 0..${(wordSize as number) * 8 - 1}`);
-    if (bit >= (wordSize as number) * 8) c.expect(`tif.${k}`, `a bit number 0..${(wordSize as number) * 8 - 1}`, v);
+    if (!/^[A-Z0-9][A-Z0-9_]*$/.test(k)) c.fail(`tif.${k}`, 'TIF names are upper-case identifiers without the TIF_ prefix');
+    const bit = c.int(`tif.${k}`, v, 0, `a bit number 0..${bits - 1}`);
+    if (bit >= bits) c.expect(`tif.${k}`, `a bit number 0..${bits - 1}`, v);
     const other = bitOwner.get(bit);
     if (other !== undefined) c.fail(`tif.${k}`, `bit ${bit} is also TIF_${other}`);
     bitOwner.set(bit, k);
     tif[k] = bit;
   }
+  for (const need of ['SIGPENDING', 'NEED_RESCHED']) if (tif[need] === undefined) c.fail('tif', `needs TIF_${need}`);
 
   const wmRaw = c.object('workMasks', o['workMasks']);
   const workMasks: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(wmRaw)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) c.fail(`workMasks.${k}`, 'mask names must be assembler identifiers (e.g. "_TIF_WORK_MASK")');
+    if (!/^_?[A-Z][A-Z0-9_]*$/.test(k)) c.fail(`workMasks.${k}`, 'mask names must be assembler identifiers like "_TIF_WORK_MASK"');
     const names = c.stringArray(`workMasks.${k}`, v, false);
     names.forEach((n, i) => {
       if (!(n in tif)) c.fail(`workMasks.${k}[${i}]`, `${JSON.stringify(n)} is not a bit defined in "tif"`);
@@ -362,88 +438,103 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
     workMasks[k] = names;
   }
 
-  const kt = c.object('kthread', o['kthread'], { required: ['fnReg', 'argReg'] });
-  const kthread = { fnReg: c.string('kthread.fnReg', kt['fnReg']), argReg: c.string('kthread.argReg', kt['argReg']) };
-  const rs = c.object('rseq', o['rseq'], { required: ['abortIpReg'] });
-  const rseq = { abortIpReg: c.string('rseq.abortIpReg', rs['abortIpReg']) };
+  const kt = c.object('kthread', o['kthread'], { required: ['fn', 'arg'] });
+  const kthread = { fn: c.string('kthread.fn', kt['fn']), arg: c.string('kthread.arg', kt['arg']) };
+  for (const r of ['fn', 'arg'] as const) {
+    if (!switchFrame.fields.some((f) => f.reg === kthread[r])) c.fail(`kthread.${r}`, `register ${JSON.stringify(kthread[r])} has no slot in switchFrame (a field with "reg": ${JSON.stringify(kthread[r])})`);
+  }
 
-  let symbols: Record<string, string> | undefined;
-  if (o['symbols'] !== undefined) {
-    const so = c.object('symbols', o['symbols']);
-    symbols = {};
-    for (const [k, v] of Object.entries(so)) {
-      const sym = c.string(`symbols.${k}`, v);
-      if (!/^[A-Za-z_.$][A-Za-z0-9_.$]*$/.test(sym)) c.expect(`symbols.${k}`, 'an assembler symbol name', v);
-      symbols[k] = sym;
+  const sy = c.object('symbols', o['symbols']);
+  const symbols: Record<string, string> = {};
+  for (const [k, v] of Object.entries(sy)) symbols[k] = c.symbol(`symbols.${k}`, v);
+  for (const need of ['switchTo', 'retFromFork']) if (symbols[need] === undefined) c.expect(`symbols.${need}`, 'the entry.S label', undefined);
+
+  const abi: AbiOverrides = {};
+  if (o['abi'] !== undefined) {
+    const ab = c.object('abi', o['abi'], { required: [], optional: ['errno', 'signals', 'sa', 'how', 'sigaction', 'nsig', 'libcRestorer', 'restorerFallback', 'execKeepsRegisters'] });
+    const table = <K extends string>(key: string, known: Record<K, number>, nullable = false): Partial<Record<K, number | null>> | undefined => {
+      if (ab[key] === undefined) return undefined;
+      const t = c.object(`abi.${key}`, ab[key], { required: [], optional: Object.keys(known) });
+      const out: Partial<Record<K, number | null>> = {};
+      for (const [k, v] of Object.entries(t)) {
+        if (nullable && v === null) out[k as K] = null;
+        else {
+          const n = parseHex(v);
+          if (n === undefined) c.expect(`abi.${key}.${k}`, `a number${nullable ? ' or null (the arch has no such flag)' : ''}`, v);
+          out[k as K] = Number(n);
+        }
+      }
+      return out;
+    };
+    const errno = table('errno', GENERIC_ERRNO);
+    if (errno) abi.errno = errno as AbiOverrides['errno'];
+    const signals = table('signals', GENERIC_SIGNALS);
+    if (signals) abi.signals = signals as AbiOverrides['signals'];
+    const sa = table('sa', GENERIC_SA, true);
+    if (sa) abi.sa = sa;
+    const how = table('how', GENERIC_SIGPROCMASK);
+    if (how) abi.how = how as AbiOverrides['how'];
+    if (ab['sigaction'] !== undefined) {
+      const f = frame(c, 'abi.sigaction', ab['sigaction']);
+      for (const need of ['handler', 'flags', 'mask']) if (!f.fields.some((x) => x.name === need)) c.fail('abi.sigaction.fields', `needs a field "${need}"`);
+      abi.sigaction = { size: f.size, fields: f.fields };
     }
-  }
-  let restart: Record<string, string | number> | undefined;
-  if (o['restart'] !== undefined) {
-    const r = c.object('restart', o['restart']);
-    restart = {};
-    for (const [k, v] of Object.entries(r)) {
-      if (typeof v !== 'string' && (typeof v !== 'number' || !Number.isFinite(v))) c.expect(`restart.${k}`, 'a string or a number', v);
-      restart[k] = v as string | number;
+    for (const flag of ['libcRestorer', 'execKeepsRegisters'] as const) {
+      if (ab[flag] === undefined) continue;
+      if (typeof ab[flag] !== 'boolean') c.expect(`abi.${flag}`, 'true or false', ab[flag]);
+      abi[flag] = ab[flag] as boolean;
     }
+    if (ab['restorerFallback'] !== undefined) abi.restorerFallback = c.oneOf('abi.restorerFallback', ab['restorerFallback'], ['vdso', 'none'] as const);
+    if (ab['nsig'] !== undefined) abi.nsig = c.int('abi.nsig', ab['nsig'], 32, 'a signal count (_NSIG) of at least 32');
   }
-  let notes: string | string[] | undefined;
-  if (o['notes'] !== undefined) {
-    notes = typeof o['notes'] === 'string' ? o['notes'] : c.stringArray('notes', o['notes'], false, false);
-  }
+
+  const notes = o['notes'] === undefined ? undefined : c.stringArray('notes', o['notes'], false, false);
 
   // Cross-field: every register named must be a known register.
-  const known = new Set<string>([
-    ...registers.user,
-    ...(registers.extra ?? []),
-    ...ptRegs.fields.map((f) => f.name),
-    ...(switchStack?.fields.map((f) => f.name) ?? []),
-    registers.pc,
-  ]);
+  const known = new Set<string>([...registers.user, ...registers.extra, registers.pc, registers.sp]);
   const checkReg = (path: string, r: string) => {
-    if (!known.has(r)) {
-      c.fail(path, `register ${JSON.stringify(r)} is not in registers.user, registers.extra or the ptRegs/switchStack fields`);
-    }
+    if (!known.has(r)) c.fail(path, `register ${JSON.stringify(r)} is not in registers.user, registers.extra, pc or sp`);
   };
-  checkReg('registers.sp', registers.sp);
-  checkReg('registers.ret', registers.ret);
-  checkReg('registers.nr', registers.nr);
-  registers.args.forEach((r, i) => checkReg(`registers.args[${i}]`, r));
   registers.calleeSaved.forEach((r, i) => checkReg(`registers.calleeSaved[${i}]`, r));
-  registers.scratch?.forEach((r, i) => checkReg(`registers.scratch[${i}]`, r));
-  syscall.clobbers?.forEach((r, i) => checkReg(`syscall.clobbers[${i}]`, r));
+  registers.scratch.forEach((r, i) => checkReg(`registers.scratch[${i}]`, r));
   if (registers.tls !== undefined) checkReg('registers.tls', registers.tls);
-  for (const [frameName, layout] of [['ptRegs', ptRegs], ['switchStack', switchStack]] as const) {
+  checkReg('syscall.nr', syscall.nr);
+  checkReg('syscall.ret', syscall.ret);
+  syscall.args.forEach((r, i) => checkReg(`syscall.args[${i}]`, r));
+  syscall.clobbers.forEach((r, i) => checkReg(`syscall.clobbers[${i}]`, r));
+  if (error.convention === 'flag') checkReg('syscall.error.flag', error.flag);
+  callingConvention.args.forEach((r, i) => checkReg(`callingConvention.args[${i}]`, r));
+  checkReg('callingConvention.ret', callingConvention.ret);
+  if (callingConvention.returnAddress !== 'stack') checkReg('callingConvention.returnAddress', callingConvention.returnAddress);
+  for (const [frameName, layout] of [['ptRegs', ptRegs], ['switchFrame', switchFrame], ['switchStack', switchStack]] as const) {
     layout?.fields.forEach((f, i) => {
       if (f.reg !== undefined) checkReg(`${frameName}.fields[${i}].reg`, f.reg);
     });
   }
-  callingConvention.args.forEach((r, i) => checkReg(`callingConvention.args[${i}]`, r));
-  checkReg('callingConvention.ret', callingConvention.ret);
-  if (callingConvention.returnAddress !== 'stack') checkReg('callingConvention.returnAddress', callingConvention.returnAddress);
-  checkReg('kthread.fnReg', kthread.fnReg);
-  checkReg('kthread.argReg', kthread.argReg);
-  checkReg('rseq.abortIpReg', rseq.abortIpReg);
+  // The core reads and writes these through pt_regs.
+  const inPtRegs = new Set(ptRegs.fields.map((f) => f.reg).filter((r): r is string => r !== undefined));
+  const needSlot = (path: string, r: string) => {
+    if (!inPtRegs.has(r)) c.fail(path, `register ${JSON.stringify(r)} has no slot in ptRegs (a field with "reg": ${JSON.stringify(r)})`);
+  };
+  needSlot('registers.pc', registers.pc);
+  needSlot('registers.sp', registers.sp);
+  needSlot('syscall.nr', syscall.nr);
+  needSlot('syscall.ret', syscall.ret);
+  syscall.args.forEach((r, i) => needSlot(`syscall.args[${i}]`, r));
 
   const desc: ArchDescriptor = {
-    name,
-    title,
+    name, title, linux, sources,
     wordSize: wordSize as 4 | 8,
-    endian,
-    emulator,
-    assembler,
-    memory,
-    registers,
-    callingConvention,
-    syscall,
-    ptRegs,
-    switchStack,
-    tif,
-    workMasks,
-    kthread,
-    rseq,
+    endian, emulator, assembler,
+    entry: { model, offers },
+    memory, registers, callingConvention, syscall,
+    ptRegs: { size: ptRegs.size, fields: ptRegs.fields },
+    switchFrame,
+    thread: { size: thread.size, fields: thread.fields },
+    switchStack: switchStack ? { size: switchStack.size, fields: switchStack.fields } : null,
+    kthread, tif, workMasks, abi,
+    symbols: symbols as ArchDescriptor['symbols'],
   };
-  if (symbols !== undefined) desc.symbols = symbols;
-  if (restart !== undefined) desc.restart = restart;
   if (notes !== undefined) desc.notes = notes;
   return desc;
 }
@@ -457,46 +548,4 @@ export function loadDescriptor(path: string): ArchDescriptor {
     throw new DescriptorError(path, undefined, `cannot read the descriptor: ${(e as Error).message}`);
   }
   return parseDescriptor(text, path);
-}
-
-// ---------------------------------------------------------------------------------------
-// asm-offsets style constants derived from a descriptor
-
-function constName(name: string): string {
-  return name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
-}
-
-/** `PT_<NAME>` offsets of every pt_regs field, plus `PT_REGS_SIZE`. */
-export function ptRegsOffsets(desc: ArchDescriptor): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const f of desc.ptRegs.fields) out[`PT_${constName(f.name)}`] = f.offset;
-  out['PT_REGS_SIZE'] = desc.ptRegs.size;
-  return out;
-}
-
-/** `SW_<NAME>` offsets of the switch_stack fields plus `SWITCH_STACK_SIZE` (empty without one). */
-export function switchStackOffsets(desc: ArchDescriptor): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (desc.switchStack === null) return out;
-  for (const f of desc.switchStack.fields) out[`SW_${constName(f.name)}`] = f.offset;
-  out['SWITCH_STACK_SIZE'] = desc.switchStack.size;
-  return out;
-}
-
-/** `TIF_<X>` bit numbers, `_TIF_<X>` masks and every work mask (`_TIF_WORK_MASK`, ...). */
-export function tifConstants(desc: ArchDescriptor): Record<string, bigint> {
-  const out: Record<string, bigint> = {};
-  for (const [k, bit] of Object.entries(desc.tif)) {
-    out[`TIF_${k}`] = BigInt(bit);
-    out[`_TIF_${k}`] = 1n << BigInt(bit);
-  }
-  for (const [k, names] of Object.entries(desc.workMasks)) {
-    out[k] = names.reduce((m, n) => m | (1n << BigInt(desc.tif[n]!)), 0n);
-  }
-  return out;
-}
-
-/** `__NR_<name>` for every syscall number. */
-export function syscallConstants(desc: ArchDescriptor): Record<string, number> {
-  return Object.fromEntries(Object.entries(desc.syscall.numbers).map(([k, v]) => [`__NR_${k}`, v]));
 }

@@ -1,17 +1,26 @@
 // Loading an arch lib: the same for every arch, so written once. An arch lib's index.ts is
 // `export const createPort = portLoader(import.meta.url);`.
-// A mutant is applied to the lib's own files (arch.json, src/entry.S, src/user.hbs,
-// src/port.ts, src/cpu.ts) before they are used; TypeScript files are loaded from a patched
-// copy written next to the original (ignored by git) and removed right after import.
+//
+// A mutant is a patch to the lib's own files. Text files (arch.json, src/entry.S,
+// src/user.hbs) are patched in memory. A patched TypeScript module is transpiled in
+// memory, its imports pointed at the original modules' absolute URLs, and imported from a
+// data: URL: nothing is ever written to disk, so a read-only install works and an
+// interrupted run leaves nothing behind.
 
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ArchPort, CpuModel, PortC } from './port.ts';
-import { parseDescriptor } from './descriptor.ts';
+import type { ArchPort, EntryHooks, PortOptions, ProcessHooks, SignalHooks, SyscallHooks } from './port.ts';
+import type { CpuModel } from './cpu.ts';
+import { parseDescriptor, ENTRY_MODELS, type EntryModel } from './descriptor.ts';
 import { applyMutant, parseMutant, type Mutant } from '../mutants/patch.ts';
 
-const PORT_FILES = ['arch.json', 'src/entry.S', 'src/user.hbs', 'src/port.ts', 'src/cpu.ts'];
+/** The port's TypeScript modules and what each exports (see contracts/port.ts). */
+export const PORT_MODULES = { cpu: 'src/cpu.ts', entry: 'src/entry.ts', process: 'src/process.ts', signal: 'src/signal.ts', syscall: 'src/syscall.ts' } as const;
+const TEXT_FILES = ['arch.json', 'src/entry.S', 'src/user.hbs'];
+export const PORT_FILES = [...TEXT_FILES, ...Object.values(PORT_MODULES)];
 
 export class MutantError extends Error {
   constructor(message: string) {
@@ -26,51 +35,106 @@ export function listMutants(dir: string): Mutant[] {
   return readdirSync(mdir)
     .filter((f) => f.endsWith('.patch'))
     .sort()
-    .map((f) => parseMutant(readFileSync(join(mdir, f), 'utf8'), relative(process.cwd(), join(mdir, f))));
+    .map((f) => parseMutant(readFileSync(join(mdir, f), 'utf8'), relative(process.cwd(), join(mdir, f)) || f));
 }
 
-let seq = 0;
+type Transpile = (ts: string, file: string) => string;
+let transpiler: Promise<Transpile> | undefined;
 
-export function portLoader(indexUrl: string): (opts?: { mutant?: string }) => Promise<ArchPort> {
-  const dir = dirname(dirname(fileURLToPath(indexUrl)));
+/** TypeScript's own transpiler (typescript is needed only to run mutants of TypeScript files). */
+function loadTranspiler(): Promise<Transpile> {
+  transpiler ??= import('typescript').then(
+    (mod) => {
+      const ts = (mod as { default?: typeof import('typescript') }).default ?? (mod as typeof import('typescript'));
+      return (text: string, file: string) =>
+        ts.transpileModule(text, {
+          fileName: file,
+          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false, allowImportingTsExtensions: true },
+        }).outputText;
+    },
+    () => {
+      throw new MutantError('a mutant of a TypeScript file needs the "typescript" package to compile it in memory: npm install typescript');
+    },
+  );
+  return transpiler;
+}
+
+const loaded = new Map<string, Promise<Record<string, unknown>>>();
+
+/** Imports patched TypeScript from memory, its relative and package imports resolved as the original's. */
+async function importPatched(text: string, originalUrl: string, rel: string): Promise<Record<string, unknown>> {
+  const key = createHash('sha256').update(originalUrl).update('\0').update(text).digest('hex');
+  let p = loaded.get(key);
+  if (!p) {
+    p = (async () => {
+      const js = (await loadTranspiler())(text, rel);
+      const resolveSpec = (spec: string): string => {
+        if (spec.startsWith('.')) return new URL(spec, originalUrl).href;
+        if (/^[a-z]+:/.test(spec)) return spec;
+        // a package import resolves from where the original file lives
+        return pathToFileURL(createRequire(fileURLToPath(originalUrl)).resolve(spec)).href;
+      };
+      const rewritten = js.replace(/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"]+)\2/g, (_m, pre: string, q: string, spec: string) => `${pre}${q}${resolveSpec(spec)}${q}`);
+      return (await import(`data:text/javascript;base64,${Buffer.from(rewritten).toString('base64')}`)) as Record<string, unknown>;
+    })();
+    loaded.set(key, p);
+  }
+  return p;
+}
+
+export function portLoader(indexUrl: string): (opts?: PortOptions) => Promise<ArchPort> {
+  const srcDir = dirname(fileURLToPath(indexUrl));
+  const dir = dirname(srcDir);
+  // dev: src/index.ts next to src/cpu.ts; built: dist/index.js next to dist/cpu.js
+  const ext = extname(fileURLToPath(indexUrl));
   return async (opts = {}) => {
     const rel = (p: string) => relative(process.cwd(), join(dir, p)) || p;
+    const read = (f: string) => {
+      try {
+        return readFileSync(join(dir, f), 'utf8');
+      } catch (e) {
+        throw new MutantError(`${rel(f)}: cannot read a port file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); every arch lib has ${PORT_FILES.join(', ')}`);
+      }
+    };
     const files = new Map<string, string>();
-    for (const f of PORT_FILES) files.set(f, readFileSync(join(dir, f), 'utf8'));
+    for (const f of TEXT_FILES) files.set(f, read(f));
     const mutants = listMutants(dir);
+    let changed = new Map<string, string>();
     if (opts.mutant) {
       const m = mutants.find((x) => x.id === opts.mutant);
       if (!m) throw new MutantError(`${rel('mutants')}: no mutant "${opts.mutant}" (have: ${mutants.map((x) => x.id).join(', ') || 'none'})`);
       const libPrefix = /^libs\/arch-[^/]+\//;
-      for (const p of m.patches) p.path = p.path.replace(libPrefix, '');
-      for (const p of m.patches) {
-        if (!files.has(p.path)) throw new MutantError(`${rel(`mutants/${m.id}.patch`)}: patches ${p.path}, which is not one of the port's files (${PORT_FILES.join(', ')})`);
+      const patches = m.patches.map((p) => ({ ...p, path: p.path.replace(libPrefix, '') }));
+      for (const p of patches) {
+        if (!PORT_FILES.includes(p.path)) throw new MutantError(`${rel(`mutants/${m.id}.patch`)}: patches ${p.path}, which is not one of the port's files (${PORT_FILES.join(', ')})`);
       }
-      const changed = applyMutant(m, (p) => files.get(p)!, rel(`mutants/${m.id}.patch`));
-      for (const [p, text] of changed) files.set(p, text);
+      changed = applyMutant({ ...m, patches }, (p) => files.get(p) ?? read(p), rel(`mutants/${m.id}.patch`));
+      for (const [p, text] of changed) if (files.has(p)) files.set(p, text);
     }
     const descriptor = parseDescriptor(files.get('arch.json')!, rel('arch.json'));
-    const importTs = async <T>(name: string, exportName: string): Promise<T> => {
-      const original = readFileSync(join(dir, name), 'utf8');
-      const text = files.get(name)!;
-      let url = pathToFileURL(join(dir, name)).href;
-      let tmp: string | undefined;
-      if (text !== original) {
-        tmp = join(dir, name.replace(/\.ts$/, `.mutant.${process.pid}-${++seq}.ts`));
-        writeFileSync(tmp, text);
-        url = pathToFileURL(tmp).href;
-      }
-      try {
-        const mod = (await import(url)) as Record<string, unknown>;
-        const v = mod[exportName];
-        if (!v) throw new Error(`${rel(name)} does not export "${exportName}"`);
-        return v as T;
-      } finally {
-        if (tmp) rmSync(tmp, { force: true });
-      }
+    const entryModel: EntryModel = opts.entryModel ?? descriptor.entry.model;
+    if (!ENTRY_MODELS.includes(entryModel)) throw new MutantError(`unknown entry model "${entryModel}" (models: ${ENTRY_MODELS.join(', ')})`);
+    if (!descriptor.entry.offers.includes(entryModel)) {
+      throw new MutantError(`${rel('arch.json')}: ${descriptor.name} does not offer the entry model "${entryModel}" (entry.offers: ${descriptor.entry.offers.join(', ')})`);
+    }
+
+    const load = async <T>(name: keyof typeof PORT_MODULES, exportName: string): Promise<T> => {
+      const file = PORT_MODULES[name];
+      const url = pathToFileURL(join(srcDir, `${name}${ext}`)).href;
+      const patched = changed.get(file);
+      const mod = patched !== undefined ? await importPatched(patched, pathToFileURL(join(dir, file)).href, rel(file)) : ((await import(url)) as Record<string, unknown>);
+      const v = mod[exportName];
+      if (!v) throw new MutantError(`${rel(file)} does not export "${exportName}"`);
+      return v as T;
     };
-    const c = await importTs<PortC>('src/port.ts', 'c');
-    const cpu = await importTs<CpuModel>('src/cpu.ts', 'cpu');
+    const [cpu, entry, proc, signal, syscall] = await Promise.all([
+      load<CpuModel>('cpu', 'cpu'),
+      load<EntryHooks>('entry', 'hooks'),
+      load<ProcessHooks>('process', 'hooks'),
+      load<SignalHooks>('signal', 'hooks'),
+      load<SyscallHooks>('syscall', 'hooks'),
+    ]);
+    if (!entry.models?.[entryModel]) throw new MutantError(`${rel(PORT_MODULES.entry)}: no entry functions for the model "${entryModel}" the port offers`);
     return {
       descriptor,
       dir,
@@ -79,8 +143,13 @@ export function portLoader(indexUrl: string): (opts?: { mutant?: string }) => Pr
         userTemplates: { file: rel('src/user.hbs'), text: files.get('src/user.hbs')! },
       },
       cpu,
-      c,
+      entry,
+      process: proc,
+      signal,
+      syscall,
+      entryModel,
       mutants: mutants.map((m) => m.id),
+      ...(opts.mutant ? { mutant: opts.mutant } : {}),
     };
   };
 }

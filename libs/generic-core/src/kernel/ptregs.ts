@@ -29,9 +29,9 @@ export function ptRegsLayout(desc: ArchDescriptor): PtRegsLayout {
     fields: desc.ptRegs.fields as PtRegsLayout['fields'],
     pc: desc.registers.pc,
     sp: desc.registers.sp,
-    ret: desc.registers.ret,
-    nr: desc.registers.nr,
-    args: desc.registers.args,
+    ret: desc.syscall.ret,
+    nr: desc.syscall.nr,
+    args: desc.syscall.args,
   };
 }
 

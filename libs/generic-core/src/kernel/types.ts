@@ -1,23 +1,34 @@
-// Types shared by the generic kernel and the arch ports.
+// Declarations shared by the kernel's files and the arch ports: the kit's include/linux.
+// Each kernel file (sched.ts, fork.ts, exec.ts, exit.ts, signal.ts, ptrace.ts, entry/*)
+// implements part of KernelApi as functions of a KernelApi; kernel.ts puts them together.
+// Nothing here imports an implementation, so the files never import each other in circles.
 
-import type { Machine } from '../machine/machine.ts';
-import type { ArchDescriptor } from '../contracts/descriptor.ts';
+import type { ArchDescriptor, EntryModel } from '../contracts/descriptor.ts';
+import type { CpuMachine, CpuModel } from '../contracts/cpu.ts';
+import type { ArchPort, CloneArgs } from '../contracts/port.ts';
 import type { PtRegs } from './ptregs.ts';
+import type { Abi } from './abi.ts';
+import type { Bridge, CGen } from './bridge.ts';
 
-export const SIG_DFL = 0n;
-export const SIG_IGN = 1n;
+export type { CGen } from './bridge.ts';
+export type { CloneArgs } from '../contracts/port.ts';
 
-export const SA_RESTART = 0x10000000n;
-export const SA_NODEFER = 0x40000000n;
-export const SA_RESETHAND = 0x80000000n;
-export const SA_SIGINFO = 0x4n;
-export const SA_RESTORER = 0x04000000n;
+/** A C function of the kernel that may call guest code (switch_to) and so suspend. */
+export type Gen<T = void> = Generator<{ call: bigint; args: bigint[] }, T, bigint>;
 
 export interface SigAction {
   handler: bigint; // SIG_DFL, SIG_IGN or a user address
   flags: bigint;
   restorer: bigint;
   mask: bigint;
+}
+
+/** struct ksignal: the signal get_signal() picked and its action. */
+export interface KSignal {
+  sig: number;
+  ka: SigAction;
+  /** the blocked mask to save in the frame (the one in force before delivery) */
+  oldset: bigint;
 }
 
 export type TaskState = 'running' | 'interruptible' | 'stopped' | 'zombie' | 'dead';
@@ -27,6 +38,12 @@ export interface Mm {
   id: number;
   image: Uint8Array;
   users: number;
+}
+
+/** A pending ERESTART_RESTARTBLOCK continuation (struct restart_block, nanosleep's). */
+export interface RestartBlock {
+  deadline: bigint;
+  rem: bigint;
 }
 
 export interface Task {
@@ -48,27 +65,225 @@ export interface Task {
   sigactions: SigAction[];
   pending: bigint;
   blocked: bigint;
-  /** port-private per-task state (tls, ...) */
+  restartBlock?: RestartBlock;
+  tracer?: Tracer;
+  ptraced?: boolean;
+  vforkParent?: Task;
+  vforkWait?: boolean;
+  scheduleTailDone?: boolean;
+  /** port-private per-task state */
   arch: Record<string, bigint>;
-  [key: string]: unknown;
 }
 
-/** What arch ports may use of the generic kernel. */
+/** A tracer attached with PTRACE_SYSCALL; runs at the tracee's syscall stops. */
+export interface Tracer {
+  onSyscallEntry?(t: Task, view: TraceeView): { kill?: boolean } | void;
+  onSyscallExit?(t: Task, view: TraceeView): void;
+}
+
+/** What a tracer may do at a stop: PTRACE_GETREGS/SETREGS, and PTRACE_GET/SET_SYSCALL_INFO's number and arguments. */
+export interface TraceeView {
+  regs: PtRegs;
+  get(reg: string): bigint;
+  set(reg: string, v: bigint): void;
+  nr(): bigint;
+  setNr(nr: bigint): void;
+  args(): bigint[];
+  setArgs(args: bigint[]): void;
+}
+
+/** The world outside the CPU: events that happen while everything sleeps. */
+export interface World {
+  /** One event per idle tick, in order (a signal arrives, data arrives, time passes). */
+  events: Array<(k: KernelApi) => void>;
+  /** Hooks at interesting points of a syscall ("fork" before the point of no return, ...). */
+  at?: (k: KernelApi, point: string, t: Task) => void;
+}
+
+export interface SyscallEntry {
+  pid: number;
+  name: string;
+  nr: number;
+  args: bigint[];
+  /** user-mode instructions this task ran since its previous syscall entry */
+  userInsns: number;
+  /** the last user instruction before the entry (the trap instruction) */
+  userPc: bigint;
+}
+
+/** One return to user mode, seen at the instruction that did it. */
+export interface ExitToUser {
+  pid: number;
+  irqsOn: boolean;
+  /** kernel sp minus what the CPU model says it must be at that instruction: 0 when nothing but pt_regs was on the stack */
+  spDelta: bigint;
+  /** the user pc it returned to */
+  pc: bigint;
+  /** entry.S symbol+offset of the returning instruction */
+  at: string;
+}
+
+/** An executable of the little filesystem (user/compile.ts makes them). */
+export interface UserImage {
+  base: bigint;
+  entry: bigint;
+  bytes: Uint8Array;
+  symbols: Map<string, bigint>;
+  /** results slot name -> index (8-byte slots from the results page) */
+  slots: Map<string, number>;
+  /** storeRegs prefix -> the registers stored, in slot order */
+  regSets: Map<string, string[]>;
+  data: Map<string, bigint>;
+  /** initial data bytes by address */
+  dataInit: Array<[bigint, Uint8Array]>;
+  source: string;
+}
+
+/** Everything the kernel's files and the arch ports use of the kernel. */
 export interface KernelApi {
-  readonly m: Machine;
+  readonly m: CpuMachine;
+  readonly cpu: CpuModel;
   readonly desc: ArchDescriptor;
+  readonly port: ArchPort;
+  readonly abi: Abi;
   readonly wordSize: number;
+  readonly entryModel: EntryModel;
   /** entry.S labels, C stubs and vdso symbols (user addresses) */
+  readonly symbols: ReadonlyMap<string, bigint>;
+  readonly bridge: Bridge;
+  readonly tasks: Task[];
+  readonly world: World;
+  readonly programs: Record<string, UserImage>;
+
+  // observations, read by scenarios
+  readonly syscalls: SyscallEntry[];
+  readonly exits: ExitToUser[];
+  readonly trace: string[];
+  readonly results: Map<number, Map<bigint, bigint>>;
+  readonly output: string[];
+  readonly handledWork: Record<string, number>;
+  /** scenario hook: runs at every syscall entry, before the implementation */
+  onSyscall?: (name: string, t: Task, args: bigint[]) => void;
+  /** simulated time, ns; advanced by world events */
+  clock: bigint;
+  inputQueue: Uint8Array[];
+
+  // ---- basics (kernel.ts)
   sym(name: string): bigint;
   current(): Task;
+  /** set `current` (schedule() does it before switch_to) */
+  setCurrent(t: Task): void;
+  readonly idleTask: Task;
+  task(pid: number): Task | undefined;
   taskPtRegs(t: Task): PtRegs;
   currentPtRegs(): PtRegs;
-  /** guest address of t's `thread` struct (the arch's cpu_context / saved switch frame) */
+  ptRegsAt(addr: bigint): PtRegs;
+  /** guest address of t's thread struct */
   taskThread(t: Task): bigint;
+  /** guest address of the slot of `reg` in p's switch frame (arch.json switchFrame) */
+  switchFrameSlot(p: Task, reg: string): bigint;
   readWord(addr: bigint): bigint;
   writeWord(addr: bigint, v: bigint): void;
+  readCString(addr: bigint, max?: number): string;
+  /** access_ok(): [addr, addr + size) lies in the user address space. */
+  accessOk(addr: bigint, size: bigint): boolean;
   /** A kernel bug or a contract violation: stops the run and fails the scenario. */
   bug(contract: string, message: string): never;
-  /** force_sig(): a synchronous signal for the current task (a fault); blocked or ignored, it is delivered anyway. */
+  /** Stop the run: the scenario is over. */
+  halt(): void;
+  irqsEnabled(): boolean;
+  localIrqEnable(): void;
+  localIrqDisable(): void;
+  /** Entry glue must hand C the task's own pt_regs (C4). */
+  expectCurrentRegs(fn: string, regsAddr: bigint): PtRegs;
+
+  // ---- thread flags
+  tifBit(name: string): bigint;
+  hasTif(name: string): boolean;
+  tiFlags(t: Task): bigint;
+  setTif(t: Task, name: string): void;
+  clearTif(t: Task, name: string): void;
+  testTif(t: Task, name: string): boolean;
+  count(what: string): void;
+
+  // ---- sched.ts
+  schedule(): Gen;
+  scheduleTail(prev: bigint): Gen<bigint>;
+  wakeUp(t: Task): void;
+  waitEventInterruptible(cond: () => boolean): Gen<bigint>;
+  anyRunnable(): boolean;
+  mmImage(mm: Mm): Uint8Array;
+  newMm(): Mm;
+  loadMm(mm: Mm): void;
+  dropSuspendedFrames(t: Task): void;
+
+  // ---- fork.ts
+  allocTask(comm: string, kthread: boolean): Task;
+  kernelClone(args: CloneArgs, regs: PtRegs | null, comm?: string): Gen<bigint>;
+  kernelThread(fnName: string, arg: bigint): Gen<bigint>;
+  forkIdle(): Task;
+
+  // ---- exec.ts
+  execImage(path: string): bigint;
+  kernelExecve(path: string): bigint;
+
+  // ---- exit.ts
+  doExit(code: number, killedBy?: number): Gen<never>;
+  snapshotResults(t: Task): void;
+  vforkRelease(t: Task): void;
+
+  // ---- signal.ts
+  signalPending(t: Task): boolean;
+  fatalSignalPending(t: Task): boolean;
+  recalcSigpending(t: Task): void;
+  sendSignal(t: Task, sig: number): void;
   forceSig(sig: number): void;
+  getSignal(): Gen<KSignal | null>;
+  /** signal_setup_done() after the arch set up (or failed to set up) the frame. */
+  handleSignal(ksig: KSignal, regs: PtRegs): void;
+  readSigAction(addr: bigint): SigAction;
+  writeSigAction(addr: bigint, a: SigAction): void;
+
+  // ---- syscall.h through the port (with generic defaults)
+  syscallGetNr(regs: PtRegs): bigint;
+  syscallSetNr(regs: PtRegs, nr: bigint): void;
+  inSyscall(regs: PtRegs): boolean;
+  forgetSyscall(regs: PtRegs): void;
+  syscallRollback(regs: PtRegs): void;
+  /** The result as a libc-style wrapper sees it: negative errno on error. */
+  syscallGetReturnValue(regs: PtRegs): bigint;
+  syscallSetReturnValue(regs: PtRegs, error: bigint, val: bigint): void;
+  setRestartSyscall(regs: PtRegs): void;
+  syscallGetArguments(regs: PtRegs): bigint[];
+  syscallSetArguments(regs: PtRegs, args: bigint[]): void;
+  /** The pc of the trap instruction, given the pc after it. */
+  restartPc(pc: bigint): bigint;
+
+  // ---- ptrace.ts
+  /** ptrace_report_syscall_entry(): true when the tracer asked to skip (or killed) */
+  ptraceReportSyscallEntry(regs: PtRegs): boolean;
+  ptraceReportSyscallExit(regs: PtRegs): void;
+  /** the task is traced at syscall stops (TIF_SYSCALL_TRACE / SYSCALL_WORK_SYSCALL_TRACE) */
+  hasSyscallWork(t: Task): boolean;
+
+  // ---- syscalls.ts
+  /** Run syscall `nr` with the arguments in pt_regs (the C dispatch of generic-entry arches); -ENOSYS for an unknown number. */
+  invokeSyscall(regs: PtRegs, nr: bigint): Gen<bigint>;
+  /** Run syscall `nr` with explicit arguments (what a sys_call_table slot called from asm does). */
+  callSyscall(nr: number, args: bigint[]): Gen<bigint>;
+
+  // ---- entry/*: the return-to-user models
+  syscallEnterFromUserMode(regs: PtRegs, nr: bigint): Gen<bigint>;
+  syscallExitToUserMode(regs: PtRegs): Gen;
+  /** the syscall_exit_work part of syscall_exit_to_user_mode (ptrace exit report), irqs on */
+  syscallExitWork(regs: PtRegs): Gen;
+  exitToUserModePrepare(regs: PtRegs): Gen;
+  irqentryEnterFromUserMode(regs: PtRegs): void;
+  irqentryExitToUserMode(regs: PtRegs): Gen;
+  /** arch_do_signal_or_restart through the port (or the generic default). */
+  archDoSignalOrRestart(regs: PtRegs): Gen;
+  /** The rewinding restart decision, taken after get_signal (x86, MIPS, PowerPC style). */
+  signalRestartAfterGetSignal(regs: PtRegs): Gen;
+  /** The rewinding restart decision, prepared before get_signal so a debugger sees it (arm64, RISC-V style). */
+  signalRestartBeforeGetSignal(regs: PtRegs): Gen;
 }

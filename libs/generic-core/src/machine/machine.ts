@@ -1,24 +1,13 @@
-// The one CPU interface the generic core and every arch lib talk to.
-// Backends: Unicorn 2 (in-process, through koffi). A QEMU/gdbstub backend can
-// implement the same interface later for CPUs Unicorn lacks.
+// The one CPU interface the generic core and every arch lib talk to: memory, registers by
+// the names the arch lib's CPU model gives them, hooks, and runs bounded by an instruction
+// budget. It knows no CPU: what one CPU is (register table, privilege, interrupts, trap
+// entry) is that arch lib's CpuModel (contracts/cpu.ts).
 
 export type Perm = number; // bit mask of PROT_READ | PROT_WRITE | PROT_EXEC
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const PROT_EXEC = 4;
 export const PROT_ALL = 7;
-
-/** Which CPU a machine emulates; names follow arch.json `emulator` fields. */
-export interface MachineSpec {
-  /** Unicorn arch: "x86" | "arm64" | "arm" | "mips" | ... */
-  arch: string;
-  /** Unicorn mode: "64" | "32" | "arm" | "thumb" | ... combined with endianness. */
-  mode: string;
-  /** "little" | "big" */
-  endian: 'little' | 'big';
-  /** Optional CPU model name understood by the backend (e.g. "cortex-a72"). */
-  cpuModel?: string;
-}
 
 export interface RunLimits {
   /** Hard cap on guest instructions for this run; exceeding it is a BudgetExceededError. */
@@ -38,19 +27,10 @@ export interface HookHandle {
   remove(): void;
 }
 
-/** AArch64 system register selector (MRS/MSR encoding). */
-export interface SysRegId {
-  op0: number;
-  op1: number;
-  crn: number;
-  crm: number;
-  op2: number;
-}
-
 export interface Machine {
-  readonly spec: MachineSpec;
   /** e.g. "unicorn 2.0.1" */
   readonly backendName: string;
+  readonly endian: 'little' | 'big';
 
   map(base: bigint, size: number, perms?: Perm): void;
   read(addr: bigint, len: number): Uint8Array;
@@ -59,43 +39,17 @@ export interface Machine {
   readUint(addr: bigint, size: number): bigint;
   writeUint(addr: bigint, size: number, value: bigint): void;
 
-  /** Registers by their architectural lower-case names ("rax", "x0", "sp", "pc", "rflags", "nzcv", "sp_el0"...). */
+  /** Registers by the names of the CPU model's register table ("rax", "x0", "pc", "sp_el0", ...). */
   reg(name: string): bigint;
   setReg(name: string, value: bigint): void;
-  /** True when the register name is known to the backend for this arch. */
   hasReg(name: string): boolean;
-
-  /** AArch64 system registers (ELR_EL1, SPSR_EL1, VBAR_EL1, ...). */
-  sysReg(id: SysRegId): bigint;
-  setSysReg(id: SysRegId, value: bigint): void;
-  /** x86 model-specific registers. */
-  msr(index: number): bigint;
-  setMsr(index: number, value: bigint): void;
-  /** x86 descriptor-table registers: "gdtr" | "idtr" */
-  setTableReg(name: 'gdtr' | 'idtr', base: bigint, limit: number): void;
-
-  /**
-   * Set the privilege level the CPU translates and executes with
-   * (x86: CPL 0..3 together with CS/SS; AArch64: EL0/EL1 in PSTATE).
-   * Unicorn 2.0.1 caches this in hflags, which plain register writes do not refresh.
-   */
-  setPrivilege(level: number): void;
-  /** The privilege level currently in force (x86 CPL, AArch64 EL). */
-  privilege(): number;
-  /** The level user mode runs at (x86 CPL 3, AArch64 EL0). */
-  readonly userPrivilege: number;
-  /** Whether maskable interrupts are enabled (x86 RFLAGS.IF, AArch64 !PSTATE.I). */
-  irqsEnabled(): boolean;
-  /** local_irq_enable()/local_irq_disable() done by the TypeScript "C" parts. */
-  setIrqsEnabled(on: boolean): void;
 
   /** Called before the instruction at any address in [begin, end] executes. */
   hookCode(begin: bigint, end: bigint, cb: (addr: bigint, size: number) => void): HookHandle;
-  /** CPU exceptions/interrupts (AArch64 svc -> intno 2, x86 #GP -> 13, ...). */
+  /** CPU exceptions the emulator reports instead of vectoring them (numbers are the backend's). */
   hookInterrupt(cb: (intno: number) => void): HookHandle;
-  /** x86 `syscall` instruction (UC_HOOK_INSN). */
-  hookSyscallInsn(cb: () => void): HookHandle;
-  /** Fetch/read/write of unmapped memory; return nothing: the run stops with an error naming the address. */
+  /** An instruction the emulator reports through an instruction hook (ids are the backend's). */
+  hookInsn(insn: number, cb: () => void): HookHandle;
 
   /** Runs from `pc` until stop() is called, `until` is reached, or the budget runs out. */
   run(pc: bigint, limits: RunLimits, until?: bigint): RunResult;
@@ -103,6 +57,11 @@ export interface Machine {
   stop(): void;
   /** Instructions executed so far in the current (or last) run. */
   instructionCount(): number;
+  /**
+   * After a code hook changed state the translation depends on (privilege, mode): leave the
+   * translated block being executed, so the next instruction is translated afresh.
+   */
+  leaveBlock(): void;
 
   close(): void;
 }

@@ -3,6 +3,7 @@
 //
 //   # mutant: double-restart
 //   # contract: C6
+//   # models: arch            (optional: the entry models where the change is a bug; default all)
 //   # description: the restart path rewinds the pc a second time
 //   #   (continuation lines start with "#" and are indented)
 //   --- a/libs/arch-x86_64/src/entry.S
@@ -46,6 +47,8 @@ export interface Mutant {
   id: string;
   contract: string;
   description: string;
+  /** The entry models the mutant applies to (a bug in one model can be the right thing in another); undefined: all. */
+  models?: string[];
   /** All `# key: value` header entries, including the three above. */
   meta: Record<string, string>;
   patches: FilePatch[];
@@ -189,6 +192,7 @@ export function parseMutant(text: string, file: string): Mutant {
     id,
     contract: meta['contract']!,
     description: meta['description']!,
+    ...(meta['models'] ? { models: meta['models'].split(/[\s,]+/).filter(Boolean) } : {}),
     meta,
     patches,
   };

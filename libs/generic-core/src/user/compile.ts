@@ -4,8 +4,11 @@
 import Handlebars from 'handlebars';
 import type { Assembler } from '../asm/assembler.ts';
 import type { ArchDescriptor } from '../contracts/descriptor.ts';
-import type { PortC } from '../contracts/port.ts';
-import { USER_DATA, USER_RESULTS } from '../kernel/kernel.ts';
+import type { SignalHooks } from '../contracts/port.ts';
+import type { UserImage } from '../kernel/types.ts';
+import { USER_DATA, USER_RESULTS } from '../kernel/layout.ts';
+
+export type { UserImage } from '../kernel/types.ts';
 
 /** A value: a number, a label of the program, a results slot's address, or a data address. */
 export type Val = bigint | number | { label: string } | { slot: string } | { data: string };
@@ -31,50 +34,61 @@ export type Op =
   | { op: 'fillRegs'; seed: bigint; keepLink?: boolean }
   | { op: 'storeRegs'; prefix: string };
 
+/** A word of initial data: a number or the address of a label of the program. */
+export type DataWord = bigint | { label: string };
+
+/** Initial data laid out by the program's author: `size` bytes built once the labels are known. */
+export interface DataBlock {
+  size: number;
+  build(resolve: (label: string) => bigint, desc: ArchDescriptor): Uint8Array;
+}
+
 export interface UserProgram {
   name: string;
   ops: Op[];
-  /** words of initial data, by name (placed in the data page) */
-  data?: Record<string, bigint[]>;
+  /** initial data by name, placed in the data page: words of the arch's size, or a laid-out block */
+  data?: Record<string, DataWord[] | DataBlock>;
   entry?: string;
 }
 
-export interface UserImage {
-  base: bigint;
-  entry: bigint;
-  bytes: Uint8Array;
-  symbols: Map<string, bigint>;
-  /** results slot name -> index (8-byte slots from the results page) */
-  slots: Map<string, number>;
-  /** storeRegs prefix -> the registers stored, in slot order */
-  regSets: Map<string, string[]>;
-  data: Map<string, bigint>;
-  /** initial data words by address */
-  dataInit: Array<[bigint, bigint[]]>;
-  source: string;
+/** Words in the arch's size and byte order. */
+export function wordBytes(desc: ArchDescriptor, words: bigint[]): Uint8Array {
+  const w = desc.wordSize;
+  const out = new Uint8Array(words.length * w);
+  const dv = new DataView(out.buffer);
+  const le = desc.endian === 'little';
+  words.forEach((v, i) => {
+    if (w === 8) dv.setBigUint64(i * 8, BigInt.asUintN(64, v), le);
+    else dv.setUint32(i * 4, Number(BigInt.asUintN(32, v)), le);
+  });
+  return out;
 }
+
+const blockSize = (desc: ArchDescriptor, d: DataWord[] | DataBlock) => (Array.isArray(d) ? d.length * desc.wordSize : d.size);
+
 
 export interface CompileContext {
   desc: ArchDescriptor;
   templates: { file: string; text: string };
-  portC: PortC;
+  /** the port's signal hooks: where a register sits in the ucontext a handler edits */
+  signal: Pick<SignalHooks, 'ucontext_reg_offset'>;
   assembler: Assembler;
 }
 
-/** Registers a scenario may fill and compare: user GPRs minus sp, pc and template scratch. */
+/** Registers a scenario may fill and compare: user GPRs minus sp, pc, what the trap clobbers and the templates' temporaries. */
 export function comparableRegs(desc: ArchDescriptor): string[] {
-  const scratch = new Set((desc.registers as { scratch?: string[] }).scratch ?? []);
+  const scratch = new Set([...desc.syscall.clobbers, ...desc.registers.scratch]);
   return desc.registers.user.filter((r) => r !== desc.registers.sp && r !== desc.registers.pc && !scratch.has(r));
 }
 
 export function resolveReg(desc: ArchDescriptor, reg: Reg): string {
   const r = desc.registers;
-  if (reg === 'ret') return r.ret;
-  if (reg === 'nr') return r.nr;
+  if (reg === 'ret') return desc.syscall.ret;
+  if (reg === 'nr') return desc.syscall.nr;
   if (reg === 'pc') return r.pc;
   if (reg === 'sp') return r.sp;
   let m = /^arg(\d)$/.exec(reg);
-  if (m) return r.args[Number(m[1])]!;
+  if (m) return desc.syscall.args[Number(m[1])]!;
   m = /^callee(\d+)$/.exec(reg);
   if (m) {
     const c = r.calleeSaved[Number(m[1])];
@@ -118,10 +132,11 @@ export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffse
   const regSets = new Map<string, string[]>();
   const data = new Map<string, bigint>();
   let dataOff = 0n;
-  for (const [name, words] of Object.entries(prog.data ?? {})) {
+  for (const [name, d] of Object.entries(prog.data ?? {})) {
     data.set(name, base + USER_DATA + dataOff);
-    dataOff += BigInt(words.length * 8);
+    dataOff += BigInt((blockSize(desc, d) + 15) & ~15);
   }
+  if (dataOff > 0x1000n) throw new Error(`${prog.name}: ${dataOff} bytes of initial data, over the 4 KiB data page`);
   const slotAddr = (s: string): bigint => {
     let i = slots.get(s);
     if (i === undefined) slots.set(s, (i = slots.size));
@@ -149,14 +164,16 @@ export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffse
       case 'syscall': {
         const nr = desc.syscall.numbers[op.name];
         if (nr === undefined) throw new Error(`${prog.name}: ${desc.name} has no syscall "${op.name}"`);
-        (op.args ?? []).forEach((a, i) => out.push(render('set_reg', { reg: desc.registers.args[i], value: val(a) })));
-        out.push(render('set_reg', { reg: desc.registers.nr, value: `0x${nr.toString(16)}` }));
+        (op.args ?? []).forEach((a, i) => out.push(render('set_reg', { reg: desc.syscall.args[i], value: val(a), isSp: false })));
+        out.push(render('set_reg', { reg: desc.syscall.nr, value: `0x${nr.toString(16)}`, isSp: false }));
         out.push(render('trap', {}));
         break;
       }
-      case 'set':
-        out.push(render('set_reg', { reg: resolveReg(desc, op.reg), value: val(op.value) }));
+      case 'set': {
+        const reg = resolveReg(desc, op.reg);
+        out.push(render('set_reg', { reg, value: val(op.value), isSp: reg === desc.registers.sp }));
         break;
+      }
       case 'store': {
         const reg = resolveReg(desc, op.reg);
         out.push(render('store', { reg, addr: val({ slot: op.slot }), isSp: reg === desc.registers.sp }));
@@ -181,13 +198,13 @@ export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffse
         out.push(render(op.op, {}));
         break;
       case 'ctxStore':
-        out.push(render('ctx_store', { offset: ctx.portC.ucontextRegOffset(resolveReg(desc, op.reg)), value: val(op.value) }));
+        out.push(render('ctx_store', { offset: ctx.signal.ucontext_reg_offset(resolveReg(desc, op.reg)), value: val(op.value) }));
         break;
       case 'fillRegs':
         // keepLink: inside a function (a signal handler) the link register holds the way back
         comparableRegs(desc).forEach((r, i) => {
           if (op.keepLink && r === desc.callingConvention.returnAddress) return;
-          out.push(render('set_reg', { reg: r, value: val(fillValue(op.seed, i)) }));
+          out.push(render('set_reg', { reg: r, value: val(fillValue(op.seed, i)), isSp: false }));
         });
         break;
       case 'storeRegs': {
@@ -203,6 +220,14 @@ export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffse
   const res = ctx.assembler.assemble({ file: `${prog.name} (user program from ${ctx.templates.file})`, text: source }, { base: text });
   if (res.bytes.length > 0x2000) throw new Error(`${prog.name}: ${res.bytes.length} bytes of code, over the 8 KiB a program may use`);
   const entry = res.symbols.get(prog.entry ?? '_start') ?? text;
-  const dataInit: Array<[bigint, bigint[]]> = Object.entries(prog.data ?? {}).map(([n, words]) => [data.get(n)!, words]);
+  const resolve = (label: string): bigint => {
+    const a = res.symbols.get(label);
+    if (a === undefined) throw new Error(`${prog.name}: data refers to the label "${label}", which the program does not define`);
+    return a;
+  };
+  const dataInit: Array<[bigint, Uint8Array]> = Object.entries(prog.data ?? {}).map(([n, d]) => [
+    data.get(n)!,
+    Array.isArray(d) ? wordBytes(desc, d.map((w) => (typeof w === 'bigint' ? w : resolve(w.label)))) : d.build(resolve, desc),
+  ]);
   return { base: text, entry, bytes: res.bytes, symbols: res.symbols, slots, regSets, data, dataInit, source };
 }

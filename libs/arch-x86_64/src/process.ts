@@ -1,0 +1,62 @@
+// arch/x86/kernel/process.c, process_64.c (Linux 6.18): copy_thread(), start_thread(), and
+// the fs base part of __switch_to().
+//
+// A newborn's struct inactive_task_frame (arch.json switchFrame) sits just below its
+// pt_regs and thread.sp points at it, so __switch_to_asm pops it and returns into
+// ret_from_fork_asm with rsp at the pt_regs base.
+
+import type { ProcessHooks } from '@archkit/generic-core/contracts/port';
+import type { KernelApi, Task } from '@archkit/generic-core/kernel/types';
+import { CLONE_SETTLS } from '@archkit/generic-core/kernel/abi';
+import { EFLAGS, USER_CS, USER_DS } from './cpu.ts';
+
+function threadField(k: KernelApi, t: Task, name: string): bigint {
+  const f = k.desc.thread.fields.find((x) => x.name === name)!;
+  return k.taskThread(t) + BigInt(f.offset);
+}
+
+export const hooks: ProcessHooks = {
+  copy_thread(k, p, args, regs) {
+    const childregs = k.taskPtRegs(p);
+    const frame = childregs.base - BigInt(k.desc.switchFrame.size);
+    k.m.write(frame, new Uint8Array(k.desc.switchFrame.size));
+    k.writeWord(k.switchFrameSlot(p, 'ret_addr'), k.sym(k.desc.symbols.retFromFork));
+    k.writeWord(threadField(k, p, 'sp'), frame);
+    // the child's TLS is the parent's (the live MSR: the parent is running) unless asked
+    k.writeWord(threadField(k, p, 'fsbase'), k.m.reg('fs_base'));
+
+    if (args.fn !== null) {
+      // Kernel thread: zeroed pt_regs, fn/arg in the frame's rbx/r12 (kthread_frame_init).
+      childregs.zero();
+      k.writeWord(k.switchFrameSlot(p, k.desc.kthread.fn), args.fn);
+      k.writeWord(k.switchFrameSlot(p, k.desc.kthread.arg), args.fnArg);
+      k.writeWord(threadField(k, p, 'fsbase'), 0n);
+      return;
+    }
+    // User fork/clone: the parent's registers with ax = 0; bx = 0 in the frame tells
+    // ret_from_fork there is no kernel function to call.
+    if (childregs.base !== regs!.base) childregs.copyFrom(regs!);
+    childregs.set('ax', 0n);
+    if (args.stack !== 0n) childregs.set('sp', args.stack);
+    if (args.flags & CLONE_SETTLS) k.writeWord(threadField(k, p, 'fsbase'), args.tls);
+  },
+
+  start_thread(k, regs, pc, sp) {
+    // start_thread_common(): user segments, IF; ELF_PLAT_INIT (elf_common_init) clears the
+    // general registers. orig_ax is left for the execve exit stop.
+    for (const f of ['r15', 'r14', 'r13', 'r12', 'bp', 'bx', 'r11', 'r10', 'r9', 'r8', 'ax', 'cx', 'dx', 'si', 'di']) regs.set(f, 0n);
+    regs.set('ip', pc);
+    regs.set('sp', sp);
+    regs.set('cs', BigInt(USER_CS));
+    regs.set('ss', BigInt(USER_DS));
+    regs.set('flags', EFLAGS.IF | EFLAGS.FIXED);
+    k.writeWord(threadField(k, k.current(), 'fsbase'), 0n);
+    k.m.setReg('fs_base', 0n);
+  },
+
+  __switch_to(k, prev, next) {
+    // x86_fsbase save/load
+    k.writeWord(threadField(k, prev, 'fsbase'), k.m.reg('fs_base'));
+    k.m.setReg('fs_base', k.readWord(threadField(k, next, 'fsbase')));
+  },
+};

@@ -1,0 +1,108 @@
+// kernel/fork.c, reduced: task allocation, kernel_clone() (the one fork path for fork,
+// vfork, clone and kernel_thread), fork_idle().
+
+import type { PtRegs } from './ptregs.ts';
+import type { CloneArgs, Gen, KernelApi, Task } from './types.ts';
+import { CLONE_VFORK, CLONE_VM, ERESTARTNOINTR, SIG_DFL } from './abi.ts';
+import { MAX_TASKS, TASK_STACK, TASK_STRUCT_SIZE, THREAD_SIZE, taskStructsBase } from './layout.ts';
+
+export function allocTask(k: KernelApi, comm: string, kthread: boolean): Task {
+  const pid = k.tasks.length;
+  if (pid >= MAX_TASKS) k.bug('fork', `out of task slots (${MAX_TASKS})`);
+  const addr = taskStructsBase(k.desc) + BigInt(pid) * TASK_STRUCT_SIZE;
+  const stackBase = k.desc.memory.stacks + BigInt(pid) * THREAD_SIZE;
+  const t: Task = {
+    pid,
+    comm,
+    addr,
+    stackBase,
+    stackTop: stackBase + THREAD_SIZE,
+    kthread,
+    idle: false,
+    state: 'running',
+    mm: null,
+    parent: k.tasks.length ? k.current() : null,
+    exitCode: 0,
+    killedBy: 0,
+    sigactions: Array.from({ length: k.abi.nsig + 1 }, () => ({ handler: SIG_DFL, flags: 0n, restorer: 0n, mask: 0n })),
+    pending: 0n,
+    blocked: 0n,
+    arch: {},
+  };
+  k.m.write(addr, new Uint8Array(Number(TASK_STRUCT_SIZE)));
+  k.m.write(stackBase, new Uint8Array(Number(THREAD_SIZE)));
+  k.writeWord(addr + TASK_STACK, stackBase);
+  k.tasks.push(t);
+  return t;
+}
+
+/**
+ * kernel_clone() / copy_process(): `regs` are the parent's current_pt_regs(), or null for
+ * a kernel thread (args.fn set). A signal already pending when the fork starts makes it
+ * restart (-ERESTARTNOINTR, so the signal is handled first); one that arrives while it
+ * copies is held for later, and only a fatal one makes it fail (-EINTR).
+ */
+export function* kernelClone(k: KernelApi, args: CloneArgs, regs: PtRegs | null, comm?: string): Gen<bigint> {
+  const parent = k.current();
+  if (regs !== null) {
+    k.world.at?.(k, 'fork', parent);
+    k.recalcSigpending(parent);
+    if (k.signalPending(parent)) {
+      k.trace.push(`${parent.pid}:fork-restart`);
+      return -ERESTARTNOINTR;
+    }
+  }
+  const p = k.allocTask(comm ?? parent.comm, regs === null);
+  p.parent = parent;
+  p.sigactions = parent.sigactions.map((a) => ({ ...a }));
+  p.blocked = parent.blocked;
+  if (regs !== null && parent.mm) {
+    if (args.flags & CLONE_VM) {
+      p.mm = parent.mm;
+      parent.mm.users++;
+    } else {
+      const mm = k.newMm();
+      mm.image = k.mmImage(parent.mm).slice();
+      p.mm = mm;
+    }
+  }
+  k.port.process.copy_thread(k, p, args, regs);
+  if (regs !== null) {
+    k.world.at?.(k, 'fork-copied', parent);
+    if (k.fatalSignalPending(parent)) {
+      p.state = 'dead';
+      if (p.mm) p.mm.users--;
+      k.trace.push(`${parent.pid}:fork-fatal-signal`);
+      return -k.abi.errno.EINTR;
+    }
+  }
+  k.trace.push(`${parent.pid}:fork ${p.pid}`);
+  p.state = 'running';
+  if (args.flags & CLONE_VFORK) {
+    p.vforkParent = parent;
+    parent.vforkWait = true;
+    while (parent.vforkWait) {
+      parent.state = 'interruptible';
+      yield* k.schedule();
+    }
+    parent.state = 'running';
+  }
+  return BigInt(p.pid);
+}
+
+/** kernel_thread(fn, arg): fn/arg travel untouched to copy_thread, regs NULL. */
+export function* kernelThread(k: KernelApi, fnName: string, arg: bigint): Gen<bigint> {
+  const fn = k.bridge.addr(`kfn_${fnName}`);
+  return yield* kernelClone(k, { flags: CLONE_VM, stack: 0n, tls: 0n, fn, fnArg: arg }, null, fnName);
+}
+
+/** fork_idle(): copy_thread with zero-filled regs; never woken in ret_from_fork. */
+export function forkIdle(k: KernelApi): Task {
+  const p = k.allocTask('swapper/1', true);
+  p.idle = true;
+  p.state = 'interruptible';
+  const scratch = k.taskPtRegs(p);
+  scratch.zero();
+  k.port.process.copy_thread(k, p, { flags: 0n, stack: 0n, tls: 0n, fn: null, fnArg: 0n }, scratch);
+  return p;
+}

@@ -1,0 +1,102 @@
+// The core's memory layout (task_struct, kernel stacks, per-cpu words, sys_call_table) and
+// the asm-offsets entry.S is assembled with: every constant comes from arch.json or from
+// this layout, so entry.S never writes a fact down a second time.
+
+import type { ArchDescriptor, FrameLayout } from '../contracts/descriptor.ts';
+import { asmOffsetsPrelude } from '../asm/offsets.ts';
+import { makeAbi } from './abi.ts';
+
+/** task_struct: thread_info.flags first (so TI_FLAGS works on either), the stack pointer, then the arch's thread struct. */
+export const TI_FLAGS = 0n;
+export const TASK_STACK = 8n;
+export const TASK_THREAD = 64n;
+export const TASK_STRUCT_SIZE = 0x200n;
+export const THREAD_SIZE = 0x4000n;
+export const MAX_TASKS = 48;
+
+/** Offsets in kernel data: per-cpu words, `sys_call_table` (word entries, index = syscall number), the task_structs. */
+export const SYS_CALL_TABLE_OFFSET = 0x1000n;
+export const TASK_STRUCTS_OFFSET = 0x10000n;
+/** kernel data from here up belongs to the arch (GDT, vector pages, ...). */
+export const ARCH_DATA_OFFSET = 0x8000n;
+export const KERNEL_DATA_SIZE = 0x100000;
+export const KERNEL_TEXT_SIZE = 0x10000;
+export const STUBS_SIZE = 0x1000;
+
+/** Offsets inside the user region: results page, data page, stack top, vDSO. */
+export const USER_RESULTS = 0x10000n;
+export const USER_DATA = 0x11000n;
+export const USER_STACK_TOP = 0x3e000n;
+export const USER_VDSO = 0x3f000n;
+
+/** Absolute per-cpu word addresses: current_task, top_of_stack, two scratch words. */
+export function perCpu(desc: ArchDescriptor): { current: bigint; topOfStack: bigint; scratch: bigint; scratch2: bigint } {
+  const base = desc.memory.kernelData;
+  const w = BigInt(desc.wordSize);
+  return { current: base, topOfStack: base + w, scratch: base + 2n * w, scratch2: base + 3n * w };
+}
+
+export function sysCallTableAddress(desc: ArchDescriptor): bigint {
+  return desc.memory.kernelData + SYS_CALL_TABLE_OFFSET;
+}
+
+/** Absolute address of the first task_struct slot (pid 0); task `pid` is at `+ pid * TASK_STRUCT_SIZE`. */
+export function taskStructsBase(desc: ArchDescriptor): bigint {
+  return desc.memory.kernelData + TASK_STRUCTS_OFFSET;
+}
+
+function constName(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+}
+
+function frameOffsets(prefix: string, f: FrameLayout | null, sizeName: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!f) return out;
+  for (const x of f.fields) out[`${prefix}${constName(x.name)}`] = x.offset;
+  out[sizeName] = f.size;
+  return out;
+}
+
+/**
+ * Every constant entry.S is assembled with, from arch.json and the core's layout:
+ * PT_* / PT_REGS_SIZE (pt_regs), SF_* / SWITCH_FRAME_SIZE (switch frame), THREAD_* (the
+ * arch's thread struct, relative to it), SW_* / SWITCH_STACK_SIZE, TIF_* / _TIF_* and the
+ * work masks, __NR_* and NR_syscalls, the errno and signal numbers entry code uses, and
+ * the core's TI_FLAGS, TASK_*, THREAD_SIZE, PCPU_*, KTHREAD-free task layout.
+ */
+export function asmConstants(desc: ArchDescriptor): Record<string, bigint | number> {
+  const out: Record<string, bigint | number> = {
+    ...frameOffsets('PT_', desc.ptRegs, 'PT_REGS_SIZE'),
+    ...frameOffsets('SF_', desc.switchFrame, 'SWITCH_FRAME_SIZE'),
+    ...frameOffsets('THREAD_', desc.thread, 'THREAD_STRUCT_SIZE'),
+    ...frameOffsets('SW_', desc.switchStack, 'SWITCH_STACK_SIZE'),
+  };
+  if (desc.switchFrame.location === 'thread') out['THREAD_SWITCH_FRAME'] = desc.switchFrame.offset;
+  for (const [k, bit] of Object.entries(desc.tif)) {
+    out[`TIF_${k}`] = BigInt(bit);
+    out[`_TIF_${k}`] = 1n << BigInt(bit);
+  }
+  for (const [k, names] of Object.entries(desc.workMasks)) out[k] = names.reduce((m, n) => m | (1n << BigInt(desc.tif[n]!)), 0n);
+  for (const [k, v] of Object.entries(desc.syscall.numbers)) out[`__NR_${k}`] = v;
+  out['NR_syscalls'] = Math.max(...Object.values(desc.syscall.numbers)) + 1;
+  const abi = makeAbi(desc.wordSize, desc.abi);
+  for (const e of ['ENOSYS', 'EFAULT'] as const) out[e] = abi.errno[e];
+  for (const s of ['SIGILL', 'SIGSEGV', 'SIGBUS', 'SIGTRAP'] as const) out[s] = abi.sig[s];
+  const pcpu = perCpu(desc);
+  Object.assign(out, {
+    TI_FLAGS,
+    TASK_STACK,
+    TASK_THREAD,
+    THREAD_SIZE,
+    PCPU_CURRENT_TASK: pcpu.current,
+    PCPU_TOP_OF_STACK: pcpu.topOfStack,
+    PCPU_SCRATCH: pcpu.scratch,
+    PCPU_SCRATCH2: pcpu.scratch2,
+  });
+  return out;
+}
+
+/** The asm-offsets prelude for entry.S: one `.equ NAME, value` per constant. */
+export function asmOffsets(desc: ArchDescriptor): string {
+  return asmOffsetsPrelude(asmConstants(desc));
+}

@@ -1,0 +1,57 @@
+// kernel/ptrace.c, reduced: a tracer attached with PTRACE_SYSCALL stops the task at syscall
+// entry and exit and may read and write its registers there. Whether a task is traced is a
+// TIF bit on ports whose asm tests it (_TIF_SYSCALL_WORK), else the generic-entry
+// syscall_work word, which only C reads.
+
+import type { PtRegs } from './ptregs.ts';
+import type { KernelApi, Task, Tracer, TraceeView } from './types.ts';
+
+const SYSCALL_WORK = new WeakMap<Task, boolean>();
+
+export function hasSyscallWork(k: KernelApi, t: Task): boolean {
+  if (k.hasTif('SYSCALL_TRACE')) return k.testTif(t, 'SYSCALL_TRACE');
+  return SYSCALL_WORK.get(t) === true;
+}
+
+/** PTRACE_SEIZE + PTRACE_SYSCALL: stops at every syscall entry and exit of `t`. */
+export function attach(k: KernelApi, t: Task, tracer: Tracer): void {
+  t.tracer = tracer;
+  t.ptraced = true;
+  if (k.hasTif('SYSCALL_TRACE')) k.setTif(t, 'SYSCALL_TRACE');
+  else SYSCALL_WORK.set(t, true);
+}
+
+export function traceeView(k: KernelApi, t: Task): TraceeView {
+  const regs = k.taskPtRegs(t);
+  return {
+    regs,
+    get: (r) => regs.get(r),
+    set: (r, v) => regs.set(r, v),
+    nr: () => k.syscallGetNr(regs),
+    setNr: (nr) => k.syscallSetNr(regs, nr),
+    args: () => k.syscallGetArguments(regs),
+    setArgs: (args) => k.syscallSetArguments(regs, args),
+  };
+}
+
+/** ptrace_report_syscall_entry(): true when the syscall must not run (the tracer killed the task). */
+export function reportSyscallEntry(k: KernelApi, regs: PtRegs): boolean {
+  void regs;
+  const t = k.current();
+  if (!t.tracer || !hasSyscallWork(k, t)) return false;
+  k.trace.push(`${t.pid}:ptrace-stop entry`);
+  const act = t.tracer.onSyscallEntry?.(t, traceeView(k, t));
+  if (act?.kill) {
+    k.sendSignal(t, k.abi.sig.SIGKILL);
+    return true;
+  }
+  return k.fatalSignalPending(t);
+}
+
+export function reportSyscallExit(k: KernelApi, regs: PtRegs): void {
+  void regs;
+  const t = k.current();
+  if (!t.tracer || !hasSyscallWork(k, t)) return;
+  k.trace.push(`${t.pid}:ptrace-stop exit`);
+  t.tracer.onSyscallExit?.(t, traceeView(k, t));
+}

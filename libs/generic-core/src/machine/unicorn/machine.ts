@@ -1,0 +1,369 @@
+// Unicorn 2 backend of the Machine interface, bound with koffi to libunicorn.so.2. It knows
+// the Unicorn API, not any CPU: the uc_arch/uc_mode values and the register table come
+// from the arch lib's CPU model.
+//
+// Instruction budget: one JS UC_HOOK_CODE over the whole address space counts every
+// instruction (exact, readable from hooks) and stops the run at the budget. Unicorn's own
+// `count` argument is not used: its counter is not readable, and switching it on/off
+// between runs flushes the translation cache. uc_emu_start's timeout is the wall-clock
+// backstop.
+import koffi from 'koffi';
+import {
+  BudgetExceededError,
+  GuestFaultError,
+  PROT_ALL,
+  RunTimeoutError,
+  type HookHandle,
+  type Machine,
+  type Perm,
+  type RunLimits,
+  type RunResult,
+} from '../machine.ts';
+import { loadUnicorn, unicornVersionOf, type UnicornLib } from './ffi.ts';
+import { UcEngine } from './engine.ts';
+import {
+  UC_CTL_TB_FLUSH_WRITE,
+  UC_CTL_TB_REMOVE_CACHE_WRITE,
+  UC_HOOK_CODE,
+  UC_HOOK_INSN,
+  UC_HOOK_INTR,
+  UC_HOOK_MEM_INVALID,
+  UC_MEM_TYPE_TEXT,
+  UC_MODE_BIG_ENDIAN,
+  UC_QUERY_TIMEOUT,
+  ucErrText,
+} from './api.ts';
+
+const PAGE = 0x1000n;
+const NO_UNTIL = 0xffff_ffff_ffff_ffffn;
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+const big = (v: number | bigint): bigint => (typeof v === 'bigint' ? v : BigInt(v));
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
+/** How one register name is reached: a Unicorn register id, or accessors of the CPU model's own. */
+export type RegAccess = number | { read(uc: UcEngine): bigint; write(uc: UcEngine, v: bigint): void };
+
+/** What a CPU model tells the Unicorn backend. */
+export interface UnicornCpu {
+  /** uc_arch value (unicorn.h) */
+  arch: number;
+  /** uc_mode word, UC_MODE_BIG_ENDIAN included when the CPU is big-endian */
+  mode: number;
+  /** register name -> access; the names the port, its arch.json and the core use */
+  registers: Readonly<Record<string, RegAccess>>;
+  /** name of the program counter in `registers` (a plain register id) */
+  pc: string;
+}
+
+interface NativeHook {
+  hh: bigint | number;
+  cb: unknown; // koffi registered callback, kept referenced until removed
+}
+
+export class UnicornMachine implements Machine {
+  readonly backendName: string;
+  readonly endian: 'little' | 'big';
+  readonly uc: UcEngine;
+  private readonly lib: UnicornLib;
+  private readonly pcId: number;
+  private readonly regs: Readonly<Record<string, RegAccess>>;
+
+  // run state, read by the counter hook
+  private count = 0;
+  private budget = 0;
+  private budgetHit = false;
+  private stopRequested = false;
+  private pendingError: unknown = null;
+  private running = false;
+  private inCodeHook = 0;
+  private hasRun = false;
+  private badAccess: { type: number; address: bigint; size: number } | null = null;
+
+  private readonly nativeHooks = new Set<NativeHook>();
+  private deferredUnregister: unknown[] = [];
+  private intrListeners: Array<(intno: number) => void> = [];
+  private intrHook: NativeHook | null = null;
+
+  constructor(readonly cpu: UnicornCpu) {
+    this.lib = loadUnicorn();
+    this.uc = new UcEngine(this.lib, cpu.arch, cpu.mode);
+    this.endian = cpu.mode & UC_MODE_BIG_ENDIAN ? 'big' : 'little';
+    this.backendName = `unicorn ${unicornVersionOf(this.lib)}`;
+    this.regs = cpu.registers;
+    const pc = cpu.registers[cpu.pc];
+    if (typeof pc !== 'number') throw new Error(`CPU model: the pc register "${cpu.pc}" must be a plain Unicorn register id`);
+    this.pcId = pc;
+    this.installCounter();
+    this.installMemFaultHook();
+  }
+
+  // ------------------------------------------------------------ memory
+
+  map(base: bigint, size: number, perms: Perm = PROT_ALL): void {
+    const start = base & ~(PAGE - 1n);
+    const end = (base + big(size) + PAGE - 1n) & ~(PAGE - 1n);
+    this.uc.memMap(start, Number(end - start), perms);
+  }
+
+  read(addr: bigint, len: number): Uint8Array {
+    return this.uc.memRead(addr, len);
+  }
+
+  write(addr: bigint, data: Uint8Array): void {
+    this.uc.memWrite(addr, data);
+  }
+
+  readUint(addr: bigint, size: number): bigint {
+    const b = this.uc.memRead(addr, size);
+    let v = 0n;
+    if (this.endian === 'little') for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+    else for (let i = 0; i < size; i++) v = (v << 8n) | BigInt(b[i]!);
+    return v;
+  }
+
+  writeUint(addr: bigint, size: number, value: bigint): void {
+    if (![1, 2, 4, 8].includes(size)) throw new RangeError(`writeUint size must be 1, 2, 4 or 8, got ${size}`);
+    const b = new Uint8Array(size);
+    let v = BigInt.asUintN(size * 8, value);
+    for (let i = 0; i < size; i++) {
+      b[this.endian === 'little' ? i : size - 1 - i] = Number(v & 0xffn);
+      v >>= 8n;
+    }
+    this.uc.memWrite(addr, b);
+  }
+
+  // ------------------------------------------------------------ registers
+
+  private access(name: string): RegAccess {
+    const d = this.regs[name];
+    if (d === undefined) throw new Error(`unknown register "${name}" (the CPU model's register table has: ${Object.keys(this.regs).join(', ')})`);
+    return d;
+  }
+
+  hasReg(name: string): boolean {
+    return this.regs[name] !== undefined;
+  }
+
+  reg(name: string): bigint {
+    const d = this.access(name);
+    return typeof d === 'number' ? this.uc.regRead(d) : d.read(this.uc);
+  }
+
+  setReg(name: string, value: bigint): void {
+    const d = this.access(name);
+    if (typeof d === 'number') this.uc.regWrite(d, value);
+    else d.write(this.uc, value);
+  }
+
+  // ------------------------------------------------------------ translation
+
+  /**
+   * In a code hook the rest of the current translation block was built for the old state;
+   * rewriting the pc makes Unicorn leave it. Interrupt and instruction hooks run between
+   * blocks, so nothing is needed there.
+   */
+  leaveBlock(): void {
+    if (this.running && this.inCodeHook > 0) this.uc.regWrite(this.pcId, this.uc.regRead(this.pcId));
+  }
+
+  /** A full flush costs ~15 ms (2.7 s the first time), so drop only the hooked range when small. */
+  private dropTranslations(begin: bigint, end: bigint): void {
+    if (begin <= end && end - begin < 0x100000n) {
+      const err = this.lib.uc_ctl(this.uc.handle, UC_CTL_TB_REMOVE_CACHE_WRITE, 'uint64_t', begin, 'uint64_t', end + 1n) as number;
+      this.uc.check('uc_ctl(TB_REMOVE_CACHE)', err);
+    } else {
+      this.uc.check('uc_ctl(TB_FLUSH)', this.lib.uc_ctl(this.uc.handle, UC_CTL_TB_FLUSH_WRITE));
+    }
+  }
+
+  // ------------------------------------------------------------ hooks
+
+  private addNative(type: number, proto: unknown, fn: (...a: any[]) => unknown, begin: bigint, end: bigint, ...extra: unknown[]): NativeHook {
+    const cb = koffi.register(fn, koffi.pointer(proto as never));
+    const hh = [0 as bigint | number];
+    const err = this.lib.uc_hook_add(this.uc.handle, hh, type, cb, null, begin, end, ...extra) as number;
+    if (err) {
+      koffi.unregister(cb);
+      throw new Error(`uc_hook_add(type ${type}) failed: ${ucErrText(err)}`);
+    }
+    const h: NativeHook = { hh: hh[0]!, cb };
+    this.nativeHooks.add(h);
+    return h;
+  }
+
+  private removeNative(h: NativeHook): void {
+    if (!this.nativeHooks.delete(h)) return;
+    this.lib.uc_hook_del(this.uc.handle, h.hh);
+    // Unicorn may still hold the pointer until the current run ends.
+    if (this.running) this.deferredUnregister.push(h.cb);
+    else koffi.unregister(h.cb as bigint);
+  }
+
+  /** Runs a user callback; an exception is kept for run() and stops the guest. */
+  private guard(fn: () => void): void {
+    if (this.pendingError !== null) return;
+    try {
+      fn();
+    } catch (e) {
+      this.pendingError = e ?? new Error('hook threw a nullish value');
+      this.lib.uc_emu_stop(this.uc.handle);
+    }
+  }
+
+  private installCounter(): void {
+    this.addNative(
+      UC_HOOK_CODE,
+      this.lib.HookCode,
+      () => {
+        // Checked before counting: a stop asked for in a hook that also moved the pc
+        // (Unicorn then resumes) takes effect here, before the next instruction.
+        if (this.stopRequested || this.pendingError !== null || this.count >= this.budget) {
+          if (!this.stopRequested && this.pendingError === null) this.budgetHit = true;
+          this.lib.uc_emu_stop(this.uc.handle);
+          return;
+        }
+        this.count++;
+      },
+      1n,
+      0n,
+    );
+  }
+
+  private installMemFaultHook(): void {
+    this.addNative(
+      UC_HOOK_MEM_INVALID,
+      this.lib.HookMemInvalid,
+      (_u: unknown, type: number, address: number | bigint, size: number) => {
+        this.badAccess = { type, address: big(address), size };
+        return false;
+      },
+      1n,
+      0n,
+    );
+  }
+
+  hookCode(begin: bigint, end: bigint, cb: (addr: bigint, size: number) => void): HookHandle {
+    // Registering a native hook from inside a hook breaks koffi's callback stack
+    // (RangeError out of uc_emu_start), and a translation flush mid-block crashes.
+    if (this.running) throw new Error('hookCode() cannot be called during run(); add code hooks between runs');
+    const h = this.addNative(
+      UC_HOOK_CODE,
+      this.lib.HookCode,
+      (_u: unknown, addr: number | bigint, size: number) => {
+        if (this.stopRequested) return;
+        this.inCodeHook++;
+        try {
+          this.guard(() => cb(big(addr), size));
+        } finally {
+          this.inCodeHook--;
+        }
+      },
+      begin,
+      end,
+    );
+    // Unicorn 2.0.1 decides at translation time which instructions call code hooks:
+    // blocks translated before this hook existed would never call it.
+    if (this.hasRun) this.dropTranslations(begin, end);
+    return { remove: () => this.removeNative(h) };
+  }
+
+  hookInterrupt(cb: (intno: number) => void): HookHandle {
+    if (!this.intrHook && this.running) throw new Error('the first hookInterrupt() must come before run()');
+    this.intrListeners = [...this.intrListeners, cb];
+    if (!this.intrHook) {
+      this.intrHook = this.addNative(
+        UC_HOOK_INTR,
+        this.lib.HookIntr,
+        (_u: unknown, intno: number) => {
+          for (const l of this.intrListeners) this.guard(() => l(intno));
+        },
+        1n,
+        0n,
+      );
+    }
+    return {
+      remove: () => {
+        this.intrListeners = this.intrListeners.filter((l) => l !== cb);
+        if (this.intrListeners.length === 0 && this.intrHook) {
+          this.removeNative(this.intrHook);
+          this.intrHook = null;
+        }
+      },
+    };
+  }
+
+  hookInsn(insn: number, cb: () => void): HookHandle {
+    if (this.running) throw new Error('hookInsn() cannot be called during run()');
+    const h = this.addNative(UC_HOOK_INSN, this.lib.HookInsn, () => this.guard(cb), 1n, 0n, 'int', insn);
+    return { remove: () => this.removeNative(h) };
+  }
+
+  // ------------------------------------------------------------ running
+
+  run(pc: bigint, limits: RunLimits, until?: bigint): RunResult {
+    if (this.running) throw new Error('Machine.run() is not reentrant (called from inside a hook?)');
+    if (!(limits.instructions > 0)) throw new RangeError(`instruction budget must be positive, got ${limits.instructions}`);
+    const timeoutMs = limits.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.count = 0;
+    this.budget = limits.instructions;
+    this.budgetHit = false;
+    this.stopRequested = false;
+    this.pendingError = null;
+    this.badAccess = null;
+    this.running = true;
+    this.hasRun = true;
+    let err: number;
+    try {
+      err = this.lib.uc_emu_start(this.uc.handle, pc, until ?? NO_UNTIL, BigInt(Math.ceil(timeoutMs * 1000)), 0) as number;
+    } finally {
+      this.running = false;
+      for (const cb of this.deferredUnregister) koffi.unregister(cb as bigint);
+      this.deferredUnregister = [];
+    }
+    const now = this.uc.regRead(this.pcId);
+    if (this.pendingError !== null) throw this.pendingError;
+    if (this.budgetHit) throw new BudgetExceededError(this.budget, now);
+    if (err) {
+      let msg = `${ucErrText(err)} at pc=${hex(now)}`;
+      const b = this.badAccess as { type: number; address: bigint; size: number } | null;
+      if (b && err >= 6 && err <= 14) msg += `: ${UC_MEM_TYPE_TEXT[b.type] ?? 'bad access'} of ${b.size} bytes at ${hex(b.address)}`;
+      throw new GuestFaultError(msg, now);
+    }
+    if (!this.stopRequested) {
+      const out = [0];
+      if (this.lib.uc_query(this.uc.handle, UC_QUERY_TIMEOUT, out) === 0 && Number(out[0]) !== 0) {
+        throw new RunTimeoutError(this.budget, now, timeoutMs, this.count);
+      }
+    }
+    const reason = !this.stopRequested && until !== undefined && now === until ? 'until' : 'stopped';
+    return { instructions: this.count, reason };
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    this.lib.uc_emu_stop(this.uc.handle);
+  }
+
+  instructionCount(): number {
+    return this.count;
+  }
+
+  close(): void {
+    if (this.uc.closed) return;
+    this.uc.close();
+    for (const h of this.nativeHooks) koffi.unregister(h.cb as bigint);
+    this.nativeHooks.clear();
+    this.intrHook = null;
+  }
+}
+
+/** A Machine on Unicorn 2 for a CPU model; throws EmulatorMissingError when libunicorn.so.2 cannot be loaded. */
+export function createUnicornMachine(cpu: UnicornCpu): UnicornMachine {
+  return new UnicornMachine(cpu);
+}
+
+/** Version of the loaded Unicorn library, e.g. "2.0.1". */
+export function unicornVersion(): string {
+  return unicornVersionOf(loadUnicorn());
+}
