@@ -42,6 +42,7 @@ Commands:
   list          arches (emulator, assembler, mutants) and scenario ids by group
   conformance   run the scenarios and print the scenario x arch matrix
   mutants       run the scenarios against each bug-zoo mutant; every mutant must be killed
+  oracle        hold the kit against this machine's own Linux kernel (x86_64, i386)
 
 Options:
   -h, --help    help (also: archkit <command> --help)
@@ -52,6 +53,24 @@ Set ARCHKIT_DEBUG=1 to see stack traces.
 `;
 
 const HELP: Record<string, string> = {
+  oracle: `Usage: archkit oracle [--arch x86_64|i386] [--scenario GLOBS] [--json FILE]
+
+Compiles small C programs that do what the scenarios do (with the system gcc; i386 needs
+gcc -m32 from the Debian package gcc-multilib), runs them on this machine's own Linux
+kernel, runs the same scenarios in the kit, and compares what user mode saw, field by
+field: a table of agreements and disagreements, then "N agree, N disagree, N not
+comparable". Scenarios no user program can reproduce (kernel threads, the work flags,
+injected interrupts) are listed with the reason. On a machine that is not that arch,
+nothing is compared.
+
+Options:
+  --arch A           x86_64 (default) or i386
+  --scenario GLOBS   scenario id globs (default: every scenario the oracle has a program for)
+  --json FILE        write { arch, host, rows, summary } as JSON
+
+Exit status: 0 no disagreement (or nothing comparable here), 1 a disagreement or an error,
+2 usage error.
+`,
   list: `Usage: archkit list [--json FILE]
 
 Lists the arches (title, emulator, assembler, number of mutants) and the scenario ids,
@@ -120,6 +139,7 @@ const OPTS: Record<string, Record<string, OptSpec>> = {
     'entry-model': { value: true },
     'no-baseline': { value: false },
   },
+  oracle: { arch: { value: true }, scenario: { value: true }, json: { value: true } },
 };
 
 export interface ParsedArgs {
@@ -137,7 +157,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     const a = argv[i]!;
     if (a === '-h' || a === '--help') out.help = true;
     else if (a === '--version' || a === '-v') out.version = true;
-    else throw new UsageError(`unknown option ${a} (a command comes first: list, conformance, mutants)`);
+    else throw new UsageError(`unknown option ${a} (a command comes first: list, conformance, mutants, oracle)`);
     i++;
   }
   if (i >= argv.length) return out;
@@ -442,6 +462,38 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
   return report.summary.survived > 0 || report.summary.errors > 0 ? 1 : 0;
 }
 
+async function cmdOracle(io: CliIO, p: ParsedArgs): Promise<number> {
+  const arch = typeof p.opts['arch'] === 'string' ? p.opts['arch'] : 'x86_64';
+  const oracle = await import('./oracle/index.ts');
+  const runner = await getRunner(io);
+  if (!(await runner.listArches()).some((a) => a.arch === arch)) throw new UsageError(`no arch "${arch}" in the kit`, 'oracle');
+  const globs = typeof p.opts['scenario'] === 'string' ? splitList(p.opts['scenario']) : undefined;
+  const progress = new Progress(io, 0);
+  let result;
+  try {
+    result = await oracle.runOracle({
+      arch,
+      ...(globs ? { scenarios: globs } : {}),
+      onProgress: (x) => progress.note(`oracle ${x.phase} ${x.index}/${x.total} ${x.id} ${x.status} ${fmtMs(x.ms)}`),
+    });
+  } finally {
+    progress.clear();
+  }
+  if (!result.comparable) {
+    io.stdout(`archkit oracle: ${result.reason}\n`);
+    return 0;
+  }
+  // the kit's side: every kit scenario a program answers for
+  const known = new Set(runner.listScenarios().map((s) => s.id));
+  const ids = [...new Set(result.scenarios.flatMap((s) => [s.id, ...s.aliases]))].filter((id) => known.has(id));
+  const kit = await runner.runArch(arch, ids, {});
+  const rows = oracle.compareWithReport(result, kit);
+  const summary = oracle.oracleSummary(rows);
+  io.stdout(`kernel: ${result.host.kernel} (${result.host.machine}), ${result.host.compiler}\n\n${oracle.renderOracle(rows)}`);
+  if (typeof p.opts['json'] === 'string') writeJsonFile(resolve(io.cwd, p.opts['json']), { arch, host: result.host, rows, summary });
+  return summary.disagree > 0 ? 1 : 0;
+}
+
 // ---------------------------------------------------------------- main
 
 function version(): string {
@@ -488,6 +540,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         return await cmdConformance(io, parsed);
       case 'mutants':
         return await cmdMutants(io, parsed);
+      case 'oracle':
+        return await cmdOracle(io, parsed);
     }
     return 2;
   } catch (e) {

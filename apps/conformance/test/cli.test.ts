@@ -159,7 +159,7 @@ describe('archkit (usage)', () => {
   it('unknown command / flag: exit 2', async () => {
     const a = await run(['frobnicate']);
     expect(a.code).toBe(2);
-    expect(a.err).toMatch(/unknown command "frobnicate".*list, conformance, mutants/);
+    expect(a.err).toMatch(/unknown command "frobnicate".*list, conformance, mutants, oracle/);
     const b = await run(['conformance', '--jsn', 'x']);
     expect(b.code).toBe(2);
     expect(b.err).toContain('--json');

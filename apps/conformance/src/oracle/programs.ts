@@ -118,6 +118,7 @@ export const NOT_COMPARABLE: Array<{ pattern: string; reason: string }> = [
   { pattern: 'regs.*', reason: 'current_pt_regs() / task_pt_regs() are kernel addresses: user space cannot see them' },
   { pattern: 'fork.idle-zero-regs', reason: 'fork_idle makes each CPU\'s idle task at boot: user space cannot make or inspect one' },
   { pattern: 'irq.*', reason: 'the kit injects an interrupt at chosen instructions, kernel ones included: a real CPU cannot be made to' },
+  { pattern: 'restart.no-double-restart', reason: 'its second signal arrives inside the exit work loop, after the restart was decided and before the return to user mode: user space cannot time that on a real kernel (restart.two-handlers-one-restart is the part it can)' },
   { pattern: 'unwind.*', reason: 'the pt_regs frame markers and the in-kernel unwinder are kernel-internal' },
 ];
 

@@ -72,7 +72,9 @@ function syscallEntries(env: Env, name: string): number {
 /**
  * C5, model-specific: between a syscall and its handler-less restart, `do-work-pending`
  * runs no user instruction; the rewinding models run exactly one, the trap instruction at
- * the rewound pc (the same instruction that made the first call).
+ * the rewound pc (the same instruction that made the first call). Also reported the way a
+ * tracer on a real kernel sees it (the oracle's fields): the code at the first exit, the
+ * syscall the restart re-entered, how far the pc went back.
  */
 function checkRestartPath(env: Env, first: string, second = first): void {
   const e = env.k.syscalls.filter((s) => s.pid === 1);
@@ -81,12 +83,29 @@ function checkRestartPath(env: Env, first: string, second = first): void {
   expect(i >= 0 && j >= 0, 'C6', `no ${second} entry after ${first}`);
   const between = e.slice(i + 1, j + 1).reduce((a, s) => a + s.userInsns, 0);
   env.observed.userInsnsBetweenEntries = between;
+  env.observed.codeAtExitStop = e[i]!.result === undefined ? undefined : Number(e[i]!.result);
+  env.observed.nrAtRewoundPc = e[j]!.name;
   if (env.model === 'do-work-pending') {
     expect(between === 0, 'C5', `${between} user-mode instructions ran between ${first} and its restart: model do-work-pending restarts inside the kernel`);
   } else {
+    env.observed.pcRewind = Number(e[i]!.userPc + BigInt(env.d.syscall.insnBytes) - e[j]!.userPc);
     expect(between === 1, 'C5', `${between} user-mode instructions ran between ${first} and its restart: model ${env.model} rewinds the pc and runs exactly the trap instruction again`);
     expect(e[j]!.userPc === e[i]!.userPc, 'C5', `the restart re-entered from user pc ${hex(e[j]!.userPc)}, not the trap instruction at ${hex(e[i]!.userPc)}`);
   }
+}
+
+/** The code the first entry of `name` returned in C (what a tracer sees at its exit stop). */
+function codeAtExitStop(env: Env, name: string): void {
+  const e = entries(env, name, 1)[0];
+  if (e?.result !== undefined) env.observed.codeAtExitStop = Number(e.result);
+}
+
+/** How task `pid` ended: killed by a signal or exit status (the oracle's fields). */
+function observeEnd(env: Env, pid = 1): { killedBy: number; exitCode: number } {
+  const t = task(env, pid);
+  env.observed.killedBy = t.killedBy;
+  env.observed.exitCode = t.exitCode >> 8;
+  return { killedBy: t.killedBy, exitCode: t.exitCode >> 8 };
 }
 
 const stopCont = (d: ArchDescriptor) => [signalEvent(init, sig(d, 'SIGSTOP')), signalEvent(init, sig(d, 'SIGCONT'))];
@@ -218,6 +237,8 @@ export const entryScenarios: ScenarioDef[] = [
     check(env) {
       expect(handlerRuns(env, sig(env.d, 'SIGUSR1')) === 1, 'C6', 'the handler did not run once');
       expect(syscallEntries(env, 'read') === 2, 'C6', `read entered ${entries(env, 'read', 1).length} times, expected 2 (restart after the handler)`);
+      syscallEntries(env, 'rt_sigreturn');
+      codeAtExitStop(env, 'read');
       expect(ret(env) === 5n, 'C6', `read returned ${hex(result(env, 1, 'r'))}, expected 5 after the restart`);
     },
   },
@@ -231,6 +252,7 @@ export const entryScenarios: ScenarioDef[] = [
     check(env) {
       expect(handlerRuns(env, sig(env.d, 'SIGUSR1')) === 1, 'C6', 'the handler did not run once');
       expect(syscallEntries(env, 'read') === 1, 'C6', `read entered ${entries(env, 'read', 1).length} times, expected 1`);
+      codeAtExitStop(env, 'read');
       expect(ret(env) === EINTR(env), 'C6', `read returned ${hex(result(env, 1, 'r'))}, expected -EINTR`);
     },
   },
@@ -246,6 +268,7 @@ export const entryScenarios: ScenarioDef[] = [
       const [a, b] = entries(env, 'read', 1);
       expect(a!.args.slice(0, 3).every((v, i) => v === b!.args[i]), 'C6', `read restarted with other arguments: ${b!.args.slice(0, 3).map((v) => hex(v))}`);
       checkRestartPath(env, 'read');
+      env.observed.handlers = 0;
       expect(ret(env) === 5n, 'C6', `read returned ${hex(result(env, 1, 'r'))}, expected 5`);
     },
   },
@@ -273,12 +296,14 @@ export const entryScenarios: ScenarioDef[] = [
       expect(syscallEntries(env, forkName) === 2, 'C6', `${forkName} entered ${entries(env, forkName, 1).length} times, expected 2`);
       const r = ret(env);
       expect(r !== undefined && r > 1n, 'C6', `fork returned ${hex(r)} to the parent after the restart`);
-      expect(env.k.task(Number(r))?.state === 'dead', 'C6', `the child fork returned (${hex(r)}) did not run and get reaped`);
+      codeAtExitStop(env, forkName);
+      env.observed.childReaped = env.k.task(Number(r))?.state === 'dead';
+      expect(env.observed.childReaped, 'C6', `the child fork returned (${hex(r)}) did not run and get reaped`);
     },
   },
   {
-    id: 'restart.fork-signal-held',
-    group: 'restart',
+    id: 'fork.signal-during-fork',
+    group: 'fork',
     contracts: ['C6', 'C3'],
     title: 'a non-fatal signal that arrives while fork copies the process does not restart it (held for after)',
     programs: (d) => ({ '/init': withHandlers(d, '/init', [{ sig: sig(d, 'SIGUSR1') }], [forkOp(d), ...storeResult(d, 'r'), ...forkSplit()]) }),
@@ -296,6 +321,8 @@ export const entryScenarios: ScenarioDef[] = [
       expect(syscallEntries(env, forkName) === 1, 'C6', `${forkName} entered ${entries(env, forkName, 1).length} times: a signal that arrives during the copy must not restart it`);
       expect(handlerRuns(env, sig(env.d, 'SIGUSR1')) === 1, 'C6', 'the held signal was not delivered after the fork');
       const r = ret(env);
+      env.observed.forkFailed = r === undefined || r < 0n;
+      env.observed.childReaped = env.k.task(Number(r))?.state === 'dead';
       expect(r !== undefined && r > 1n, 'C6', `fork returned ${hex(r)} to the parent`);
     },
   },
@@ -309,6 +336,7 @@ export const entryScenarios: ScenarioDef[] = [
     check(env) {
       expect(handlerRuns(env, sig(env.d, 'SIGUSR1')) === 1, 'C6', 'the handler did not run once');
       expect(syscallEntries(env, 'ppoll') === 1, 'C6', `ppoll entered ${entries(env, 'ppoll', 1).length} times, expected 1`);
+      codeAtExitStop(env, 'ppoll');
       expect(ret(env) === EINTR(env), 'C6', `ppoll returned ${hex(result(env, 1, 'r'))}, expected -EINTR`);
     },
   },
@@ -338,6 +366,8 @@ export const entryScenarios: ScenarioDef[] = [
       expect(syscallEntries(env, 'restart_syscall') === 1, 'C6', `restart_syscall entered ${entries(env, 'restart_syscall', 1).length} times, expected 1`);
       checkRestartPath(env, 'nanosleep', 'restart_syscall');
       expect(ret(env) === 0n, 'C6', `nanosleep returned ${hex(result(env, 1, 'r'))}, expected 0`);
+      env.observed.handlers = 0;
+      env.observed.sleptFullTime = env.k.clock === 10_000_000_000n;
       expect(env.k.clock === 10_000_000_000n, 'C6', `woke at ${env.k.clock} ns, the sleep was 10 s`);
       if (env.d.syscall.nr !== env.d.syscall.ret) {
         // the rewinding models leave restart_syscall's number in the nr register, which user mode sees
@@ -358,6 +388,8 @@ export const entryScenarios: ScenarioDef[] = [
     check(env) {
       expect(handlerRuns(env, sig(env.d, 'SIGUSR1')) === 1, 'C6', 'the handler did not run once');
       expect(syscallEntries(env, 'restart_syscall') === 0, 'C6', 'restart_syscall ran although a handler ran');
+      syscallEntries(env, 'nanosleep');
+      codeAtExitStop(env, 'nanosleep');
       expect(ret(env) === EINTR(env), 'C6', `nanosleep returned ${hex(result(env, 1, 'r'))}, expected -EINTR`);
     },
   },
@@ -399,6 +431,27 @@ export const entryScenarios: ScenarioDef[] = [
       expect(a!.userPc === b!.userPc, 'C6', `the restarted ppoll came from ${hex(b!.userPc)}, not the trap instruction at ${hex(a!.userPc)}`);
       expect(ret(env) === EINTR(env), 'C6', `ppoll returned ${hex(result(env, 1, 'r'))}, expected -EINTR from SIGUSR2 at last`);
       expect(task(env, 1).exitCode === 0 && task(env, 1).killedBy === 0, 'C6', 'the task did not exit normally');
+    },
+  },
+  {
+    id: 'restart.two-handlers-one-restart',
+    group: 'restart',
+    contracts: ['C6'],
+    title: 'two signals with SA_RESTART handlers on one syscall exit: both handlers run, the syscall is rewound once',
+    programs: (d) =>
+      blocking(d, readCall, [
+        { sig: sig(d, 'SIGUSR1'), flags: abiOf(d).sa.SA_RESTART },
+        { sig: sig(d, 'SIGUSR2'), flags: abiOf(d).sa.SA_RESTART },
+      ]),
+    world: (env) => [(k) => (k.sendSignal(k.task(1)!, sig(env.d, 'SIGUSR1')), k.sendSignal(k.task(1)!, sig(env.d, 'SIGUSR2'))), inputEvent('hello')],
+    check(env) {
+      const h1 = handlerRuns(env, sig(env.d, 'SIGUSR1'));
+      const h2 = handlerRuns(env, sig(env.d, 'SIGUSR2'));
+      expect(h1 === 1 && h2 === 1, 'C6', `the handlers ran ${h1} and ${h2} times, expected once each`);
+      expect(syscallEntries(env, 'read') === 2, 'C6', `read entered ${entries(env, 'read', 1).length} times, expected 2 (one restart)`);
+      syscallEntries(env, 'rt_sigreturn');
+      codeAtExitStop(env, 'read');
+      expect(ret(env) === 5n, 'C6', `read returned ${hex(result(env, 1, 'r'))}`);
     },
   },
   {
@@ -454,6 +507,7 @@ export const entryScenarios: ScenarioDef[] = [
         if (v !== BigInt.asIntN(d.wordSize * 8, fillValue(0x4400n, i))) bad.push(`${r}=${hex(v)} (was ${hex(fillValue(0x4400n, i))})`);
       });
       env.observed.registersChecked = comparableRegs(d).filter((r) => !skip.has(r)).length;
+      env.observed.registersNotRestored = bad.map((b) => b.split('=')[0]);
       expect(bad.length === 0, 'C7', `registers not restored by rt_sigreturn: ${bad.join(', ')}`);
     },
   },
@@ -481,9 +535,11 @@ export const entryScenarios: ScenarioDef[] = [
       const v1 = slot(env, 1, `after.${c1}`);
       env.observed.edited = { [c0!]: hex(v0), [c1!]: hex(v1) };
       expect(v0 === 0xed17_0001n && v1 === 0xed17_0002n, 'C7', `after sigreturn ${c0}=${hex(v0)} ${c1}=${hex(v1)}, the handler wrote 0xed170001/0xed170002 into the context`);
+      handlerRuns(env, sig(env.d, 'SIGUSR1'));
       const i2 = comparableRegs(env.d).indexOf(c2!);
       if (i2 >= 0) {
         const v2 = slot(env, 1, `after.${c2}`);
+        env.observed.uneditedKept = v2 === fillValue(0x5500n, i2);
         expect(v2 === fillValue(0x5500n, i2), 'C7', `an unedited register changed: ${c2}=${hex(v2)}`);
       }
     },
@@ -510,8 +566,10 @@ export const entryScenarios: ScenarioDef[] = [
       expect(fault, 'C2', 'user mode ran a privileged instruction and nothing faulted');
       const runs = handlerRuns(env, sig(env.d, 'SIGSEGV')) + handlerRuns(env, sig(env.d, 'SIGILL'));
       expect(runs === 1, 'C7', `the fault handler ran ${runs} times`);
-      expect(slot(env, 1, 'after') === 1n, 'C7', 'the task did not resume where the handler pointed it');
-      expect(task(env, 1).exitCode === 0 && task(env, 1).killedBy === 0, 'C7', 'the task did not exit normally after the handled fault');
+      env.observed.resumedWherePointed = slot(env, 1, 'after') === 1n;
+      expect(env.observed.resumedWherePointed, 'C7', 'the task did not resume where the handler pointed it');
+      const end = observeEnd(env);
+      expect(end.exitCode === 0 && end.killedBy === 0, 'C7', 'the task did not exit normally after the handled fault');
     },
   },
   {
@@ -524,7 +582,8 @@ export const entryScenarios: ScenarioDef[] = [
     }),
     check(env) {
       const t = task(env, 1);
-      const runs = Number(slot(env, 1, `h.h${sig(env.d, 'SIGUSR1')}`) ?? 0n);
+      const runs = handlerRuns(env, sig(env.d, 'SIGUSR1'));
+      observeEnd(env);
       const fallback = env.d.abi.restorerFallback ?? 'vdso';
       if (fallback === 'none') {
         env.observed.outcome = t.killedBy ? `killed by signal ${t.killedBy}` : `exit ${t.exitCode >> 8}`;
@@ -564,7 +623,10 @@ export const entryScenarios: ScenarioDef[] = [
     check(env) {
       expect(ret(env) === EINTR(env), 'C6', `nanosleep returned ${hex(result(env, 1, 'r'))}, expected -EINTR`);
       const r2 = result(env, 1, 'r2');
-      env.observed.restartSyscall = r2 === undefined ? undefined : Number(r2);
+      env.observed.restartSyscallAfterSigreturn = r2 === undefined ? undefined : Number(r2);
+      handlerRuns(env, sig(env.d, 'SIGUSR1'));
+      syscallEntries(env, 'nanosleep');
+      syscallEntries(env, 'restart_syscall');
       expect(r2 === EINTR(env), 'C7', `restart_syscall after the handler returned ${hex(r2)}: rt_sigreturn must have cancelled the restart block (-EINTR)`);
     },
   },
@@ -591,6 +653,7 @@ export const entryScenarios: ScenarioDef[] = [
       expect(w.length === 1, 'C8', `write entered ${w.length} times, expected 1`);
       env.observed.args = w[0]!.args.slice(0, 3).map((a) => hex(a));
       expect(w[0]!.args[0] === 1n && w[0]!.args[2] === 7n, 'C8', `write ran with args ${w[0]!.args.slice(0, 3).map((a) => hex(a)).join(', ')}, the tracer set 0x1, msg, 0x7`);
+      env.observed.output = env.k.output.join('');
       expect(env.k.output.join('') === 'traced!', 'C8', `write wrote ${JSON.stringify(env.k.output.join(''))}`);
       expect(ret(env) === 7n, 'C8', `user mode saw ${hex(result(env, 1, 'r'))}`);
     },
@@ -605,7 +668,7 @@ export const entryScenarios: ScenarioDef[] = [
       onSyscallEntry: (_t, v) => {
         if (v.nr() !== BigInt(env.d.syscall.numbers['getpid']!)) return;
         v.setNr(-1n);
-        v.set(env.d.syscall.ret, 0x5a5an);
+        v.setReturn(0x5a5an);
       },
     }),
     check(env) {
@@ -626,6 +689,7 @@ export const entryScenarios: ScenarioDef[] = [
       expect(syscallEntries(env, 'write') === 0, 'C8', 'write ran although the tracer killed the task at the entry stop');
       expect(t.killedBy === sig(env.d, 'SIGKILL'), 'C8', `task ended with ${t.killedBy ? `signal ${t.killedBy}` : `exit ${t.exitCode >> 8}`}, expected SIGKILL`);
       expect(syscallEntries(env, 'exit') === 0, 'C8', 'the task went on after SIGKILL');
+      env.observed.output = env.k.output.join('');
     },
   },
   {
@@ -644,6 +708,7 @@ export const entryScenarios: ScenarioDef[] = [
     check(env) {
       const bad = env.d.registers.calleeSaved.filter((r, i) => comparableRegs(env.d).includes(r) && slot(env, 1, `after.${r}`) !== 0xca11_0000n + BigInt(i));
       env.observed.registersChanged = env.d.registers.calleeSaved.length;
+      env.observed.registersNotSeen = bad;
       expect(bad.length === 0, 'C8', `user mode did not see the tracer's values in ${bad.map((r) => `${r}=${hex(slot(env, 1, `after.${r}`))}`).join(', ')}`);
     },
   },

@@ -197,6 +197,8 @@ export const kthreadScenarios: ScenarioDef[] = [
       const retDiff = diffs.filter((x) => x.startsWith(`${d.syscall.ret}:`));
       const others = diffs.filter((x) => !x.startsWith(`${d.syscall.ret}:`));
       env.observed.registersCompared = regs.length;
+      env.observed.registersDiffering = diffs.filter((x) => x.includes(' parent ')).map((x) => x.split(':')[0]);
+      env.observed.registersChanged = diffs.filter((x) => x.includes(' after fork')).map((x) => x.split(':')[0]);
       expect(others.length === 0, 'C3', `registers differ: ${others.join('; ')}`);
       expect(retDiff.length === 1, 'C3', 'parent and child returned the same value');
     },
@@ -239,6 +241,8 @@ export const kthreadScenarios: ScenarioDef[] = [
       const want = env.images['/init']!.data.get('cstack_top')!;
       const csp = slot(env, child, 'csp');
       env.observed.childSp = hex(csp);
+      env.observed.childSpIsNewsp = csp === BigInt.asIntN(env.d.wordSize * 8, want);
+      env.observed.ret = Number(result(env, parent, 'r'));
       expect(csp === BigInt.asIntN(env.d.wordSize * 8, want), 'C3', `child sp ${hex(csp)}, clone asked for ${hex(want)}`);
       const tls = env.state.childTls as bigint | undefined;
       env.observed.childTls = hex(tls);
@@ -270,6 +274,8 @@ export const kthreadScenarios: ScenarioDef[] = [
       const tr = env.k.trace;
       const childExit = tr.indexOf(`${child}:exit 0`);
       const parentNext = tr.findIndex((l, i) => i > tr.indexOf(`${parent}:fork ${child}`) && l === `${parent}:sys_wait4`);
+      env.observed.parentWaitedForChild = childExit >= 0 && parentNext > childExit;
+      env.observed.ret = Number(result(env, parent, 'r'));
       expect(childExit >= 0 && parentNext > childExit, 'C3', 'the parent ran again before the vfork child exited');
     },
   },
@@ -324,6 +330,11 @@ export const kthreadScenarios: ScenarioDef[] = [
       const regs = comparableRegs(env.d).filter((r) => !skip.has(r));
       const kept = regs.filter((r) => slot(env, pid, `start.${r}`, '/bin/next') === fillValue(0x2200n, comparableRegs(env.d).indexOf(r)));
       env.observed.registersKept = kept.length;
+      env.observed.staleRegs = keeps ? [] : kept;
+      env.observed.regsAtEntry = Object.fromEntries(
+        [env.d.syscall.ret, ...comparableRegs(env.d).filter((r) => r !== env.d.syscall.ret)].map((r) => [r, hex(slot(env, pid, r === env.d.syscall.ret ? 'ret0' : `start.${r}`, '/bin/next'))]),
+      );
+      env.observed.exitCode = t.exitCode >> 8;
       if (keeps) expect(kept.length === regs.length, 'C3', `this kernel keeps the registers across execve, but ${regs.filter((r) => !kept.includes(r)).join(', ')} changed`);
       else expect(kept.length === 0, 'C3', `registers kept their pre-exec values: ${kept.join(', ')}`);
     },

@@ -81,7 +81,7 @@ export interface ArchDescriptor {
     /** Other register names the descriptor or the port refers to (flags, status, banked sp, ...). */
     extra: string[];
   };
-  callingConvention: { args: string[]; ret: string; returnAddress: string };
+  callingConvention: { args: string[]; ret: string; returnAddress: string; stackArgs?: { offset: number; count: number } };
   syscall: {
     instruction: string;
     /** Length of the trap instruction: a restart rewinds the pc by this much. */
@@ -353,12 +353,16 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
   };
   if (rg['tls'] !== undefined) registers.tls = c.string('registers.tls', rg['tls']);
 
-  const cc = c.object('callingConvention', o['callingConvention'], { required: ['args', 'ret', 'returnAddress'] });
-  const callingConvention = {
+  const cc = c.object('callingConvention', o['callingConvention'], { required: ['args', 'ret', 'returnAddress'], optional: ['stackArgs'] });
+  const callingConvention: ArchDescriptor['callingConvention'] = {
     args: c.stringArray('callingConvention.args', cc['args']),
     ret: c.string('callingConvention.ret', cc['ret']),
     returnAddress: c.string('callingConvention.returnAddress', cc['returnAddress']),
   };
+  if (cc['stackArgs'] !== undefined) {
+    const sa = c.object('callingConvention.stackArgs', cc['stackArgs'], { required: ['offset', 'count'] });
+    callingConvention.stackArgs = { offset: c.int('callingConvention.stackArgs.offset', sa['offset']), count: c.int('callingConvention.stackArgs.count', sa['count'], 1, 'a positive integer') };
+  }
 
   const sc = c.object('syscall', o['syscall'], {
     required: ['instruction', 'insnBytes', 'nr', 'args', 'ret', 'error', 'cloneTlsArg', 'numbers'],

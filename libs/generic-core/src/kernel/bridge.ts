@@ -25,6 +25,8 @@ export interface CallingConvention {
   ret: string;
   /** "stack" (x86: the return address is at [sp]) or the link register name ("x30"). */
   returnAddress: string;
+  /** Arguments past the registers, in words at sp + offset (MIPS o32: 16, after the home area). */
+  stackArgs?: { offset: number; count: number };
   sp: string;
   pc: string;
   wordSize: number;
@@ -107,6 +109,10 @@ export class Bridge {
     const stub = this.stubs.get(addr);
     if (!stub) throw new Error(`guest jumped into the stub page at 0x${addr.toString(16)}, where no C function lives`);
     const args = this.cc.args.map((r) => this.m.reg(r));
+    if (this.cc.stackArgs) {
+      const sp = this.m.reg(this.cc.sp);
+      for (let i = 0; i < this.cc.stackArgs.count; i++) args.push(this.m.readUint(sp + BigInt(this.cc.stackArgs.offset + i * this.cc.wordSize), this.cc.wordSize));
+    }
     const retAddr =
       this.cc.returnAddress === 'stack'
         ? this.m.readUint(this.m.reg(this.cc.sp), this.cc.wordSize)

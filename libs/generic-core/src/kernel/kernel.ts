@@ -124,7 +124,7 @@ export class Kernel implements KernelApi {
     const cc = this.desc.callingConvention;
     this.bridge = new Bridge(
       this.m,
-      { args: cc.args, ret: cc.ret, returnAddress: cc.returnAddress, sp: this.desc.registers.sp, pc: this.desc.registers.pc, wordSize: this.wordSize },
+      { args: cc.args, ret: cc.ret, returnAddress: cc.returnAddress, sp: this.desc.registers.sp, pc: this.desc.registers.pc, wordSize: this.wordSize, ...(cc.stackArgs ? { stackArgs: cc.stackArgs } : {}) },
       this.desc.memory.stubs,
       STUBS_SIZE,
       () => this.cur?.addr ?? 0n,

@@ -31,6 +31,7 @@ export function traceeView(k: KernelApi, t: Task): TraceeView {
     setNr: (nr) => k.syscallSetNr(regs, nr),
     args: () => k.syscallGetArguments(regs),
     setArgs: (args) => k.syscallSetArguments(regs, args),
+    setReturn: (val) => (val < 0n && val >= -4095n ? k.syscallSetReturnValue(regs, val, 0n) : k.syscallSetReturnValue(regs, 0n, val)),
   };
 }
 

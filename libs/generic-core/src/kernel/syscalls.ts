@@ -5,7 +5,7 @@
 // pt_regs.
 
 import type { PtRegs } from './ptregs.ts';
-import type { CGen, Gen, KernelApi } from './types.ts';
+import type { CGen, Gen, KernelApi, SyscallEntry } from './types.ts';
 import { CLONE_VFORK, CLONE_VM, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTSYS, SIG_DFL, SIG_IGN, sigmask } from './abi.ts';
 import { readSigset, sysRtSigreturn, writeSigset } from './signal.ts';
 
@@ -178,14 +178,14 @@ export function* callSyscall(k: KernelApi & { userInsnsByPid: Map<number, number
   const t = k.current();
   const userInsns = k.userInsnsByPid.get(t.pid) ?? 0;
   k.userInsnsByPid.set(t.pid, 0);
-  k.syscalls.push({ pid: t.pid, name, nr, args: args.slice(0, 6), userInsns, userPc: k.lastUserPc.get(t.pid) ?? 0n });
+  const entry: SyscallEntry = { pid: t.pid, name, nr, args: args.slice(0, 6), userInsns, userPc: k.lastUserPc.get(t.pid) ?? 0n };
+  k.syscalls.push(entry);
   k.trace.push(`${t.pid}:sys_${name}`);
   if (!k.irqsEnabled()) k.bug('C5', `sys_${name} entered with interrupts disabled`);
   k.onSyscall?.(name, t, args);
   const out = impl(k, ...args);
-  if (typeof out === 'bigint') return out;
-  const r = yield* out;
-  return BigInt(r ?? 0);
+  entry.result = typeof out === 'bigint' ? out : BigInt((yield* out) ?? 0);
+  return entry.result;
 }
 
 /**

@@ -90,6 +90,8 @@ export interface TraceeView {
   setNr(nr: bigint): void;
   args(): bigint[];
   setArgs(args: bigint[]): void;
+  /** The result user mode will see, in the arch's convention (a tracer skipping a call sets it). */
+  setReturn(val: bigint): void;
 }
 
 /** The world outside the CPU: events that happen while everything sleeps. */
@@ -109,6 +111,8 @@ export interface SyscallEntry {
   userInsns: number;
   /** the last user instruction before the entry (the trap instruction) */
   userPc: bigint;
+  /** what the syscall returned in C (an -ERESTART* code too), once it has */
+  result?: bigint;
 }
 
 /** One return to user mode, seen at the instruction that did it. */

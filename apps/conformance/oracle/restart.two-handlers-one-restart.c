@@ -1,4 +1,4 @@
-// oracle-scenario: restart.no-double-restart
+// oracle-scenario: restart.two-handlers-one-restart
 // Two signals with SA_RESTART handlers on one syscall exit: read(0) on an empty pipe is
 // interrupted by SIGUSR1, and SIGUSR2 is queued at the exit stop, so both are delivered
 // on the same way out. The read is rewound once: both handlers run, read is entered
