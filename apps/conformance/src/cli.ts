@@ -79,7 +79,7 @@ grouped (kthread, fork, execve, regs, work, restart, signal, ptrace, ...).
 Options:
   --json FILE   also write { arches, scenarios } as JSON to FILE
 `,
-  conformance: `Usage: archkit conformance [--arch LIST] [--scenario GLOBS] [--json FILE] [--junit FILE]
+  conformance: `Usage: archkit conformance [--arch LIST] [--scenario GLOBS] [--sweep GLOBS] [--json FILE] [--junit FILE]
 
 Runs the scenarios on each arch and prints the matrix (rows = scenarios, columns = arches,
 cells pass / FAIL / unsupported), each failure's message, and the summary line
@@ -93,8 +93,15 @@ Options:
   --entry-model M    run each arch under entry model M (do-work-pending, generic-entry,
                      arch) where it offers it, or "all" for every model each arch
                      offers (default: the model its Linux uses, arch.json entry.model)
+  --sweep GLOBS      run the matching scenarios as interrupt sweeps (C12): one timer
+                     interrupt at each instruction where interrupts are enabled, each run
+                     checked and compared with the run without it (irq.sweep always is);
+                     the report gives the injection points per scenario
   --json FILE        write the JSON report (see README: report format)
   --junit FILE       write a JUnit XML report (one testsuite per arch)
+
+A failure names its contract and where it comes from: the port ([contract], [kernel
+check] inside the kit's kernel, [guest fault]), or the kit itself ([kit error]).
 
 Exit status: 0 all ran scenarios passed or are unsupported, 1 a scenario failed or an
 error occurred, 2 usage error.
@@ -130,7 +137,7 @@ interface OptSpec {
 
 const OPTS: Record<string, Record<string, OptSpec>> = {
   list: { json: { value: true } },
-  conformance: { arch: { value: true }, scenario: { value: true }, json: { value: true }, junit: { value: true }, 'entry-model': { value: true } },
+  conformance: { arch: { value: true }, scenario: { value: true }, sweep: { value: true }, json: { value: true }, junit: { value: true }, 'entry-model': { value: true } },
   mutants: {
     arch: { value: true },
     scenario: { value: true },
@@ -364,6 +371,8 @@ async function cmdConformance(io: CliIO, p: ParsedArgs): Promise<number> {
   const ids = selectScenarios(all, p.opts['scenario'] as string | undefined, 'conformance');
   const arches = selectArches(await runner.listArches(), p.opts['arch'] as string | undefined, 'conformance');
   const runs = selectRuns(io, arches, p.opts['entry-model'], 'conformance');
+  const sweep = new Set(typeof p.opts['sweep'] === 'string' ? selectScenarios(all, p.opts['sweep'], 'conformance') : []);
+  for (const id of sweep) if (!ids.includes(id)) ids.push(id);
   const progress = new Progress(io, ids.length * runs.length);
   const reports: ArchReport[] = [];
   const t0 = performance.now();
@@ -371,6 +380,7 @@ async function cmdConformance(io: CliIO, p: ParsedArgs): Promise<number> {
     for (const { arch: a, model } of runs) {
       const rep = await runner.runArch(a.arch, ids, {
         ...(model ? { entryModel: model as EntryModel } : {}),
+        sweep: (id) => sweep.has(id),
         onResult: (r: ScenarioReport) =>
           progress.line(`${runLabel(a.arch, model)} ${r.id} ${r.status} ${fmtMs(r.ms)}`, r.status === 'fail'),
       });

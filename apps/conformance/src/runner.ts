@@ -15,8 +15,9 @@ import { attach } from '@archkit/generic-core/kernel/ptrace';
 import { symbolize } from '@archkit/generic-core/kernel/symbols';
 import type { CGen, KernelApi, UserImage } from '@archkit/generic-core/kernel/types';
 import { compileProgram } from '@archkit/generic-core/user/compile';
-import { BudgetExceededError } from '@archkit/generic-core/machine/machine';
-import type { ArchInfo, ArchReport, Runner, ScenarioInfo, ScenarioReport } from './types.ts';
+import { BudgetExceededError, type GuestFaultError } from '@archkit/generic-core/machine/machine';
+import type { ArchInfo, ArchReport, FailureOrigin, Runner, ScenarioInfo, ScenarioReport } from './types.ts';
+import type { IrqPlan } from '@archkit/generic-core/kernel/types';
 import { scenarios } from './scenarios/index.ts';
 import { ScenarioFailure, abiOf, type Env, type ScenarioDef } from './scenarios/dsl.ts';
 
@@ -66,21 +67,8 @@ export function createRunner(): Runner {
     return a;
   };
 
-  async function runOne(p: ArchPort, def: ScenarioDef): Promise<ScenarioReport> {
-    const t0 = performance.now();
+  async function programs(p: ArchPort, def: ScenarioDef, asm: Assembler): Promise<Record<string, UserImage>> {
     const d = p.descriptor;
-    const report = (status: ScenarioReport['status'], message: string, observed: Record<string, unknown>, n: number): ScenarioReport => ({
-      id: def.id,
-      status,
-      message,
-      observed,
-      guestInstructions: n,
-      ms: Math.round((performance.now() - t0) * 10) / 10,
-    });
-    const why = def.unsupported?.(d);
-    if (why) return report('unsupported', why, {}, 0);
-
-    const asm = await assembler(p);
     const ikey = `${d.name}#${p.mutant ?? ''}#${def.id}`;
     let imgs = images.get(ikey);
     if (!imgs) {
@@ -90,6 +78,36 @@ export function createRunner(): Runner {
       });
       images.set(ikey, imgs);
     }
+    return imgs;
+  }
+
+  async function runOne(p: ArchPort, def: ScenarioDef, sweep: boolean): Promise<ScenarioReport> {
+    const t0 = performance.now();
+    const d = p.descriptor;
+    const report = (o: Pick<ScenarioReport, 'status' | 'message' | 'observed' | 'guestInstructions'> & { origin?: FailureOrigin }): ScenarioReport => ({
+      id: def.id,
+      status: o.status,
+      message: o.message,
+      ...(o.origin ? { origin: o.origin } : {}),
+      observed: o.observed,
+      guestInstructions: o.guestInstructions,
+      ms: Math.round((performance.now() - t0) * 10) / 10,
+    });
+    const why = def.unsupported?.(d) ?? (def.needsIrq || sweep ? noIrqReason(p) : undefined);
+    if (why) return report({ status: 'unsupported', message: why, observed: {}, guestInstructions: 0 });
+    const asm = await assembler(p);
+    const imgs = await programs(p, def, asm);
+    if (!sweep) {
+      const o = execute(p, def, asm, imgs, {});
+      return report(o);
+    }
+    const s = runSweep(p, def, asm, imgs);
+    return report(s);
+  }
+
+  /** One run of a scenario on a fresh machine. */
+  function execute(p: ArchPort, def: ScenarioDef, asm: Assembler, imgs: Record<string, UserImage>, opts: RunOpts): Outcome {
+    const d = p.descriptor;
     const m = createMachine(p.cpu);
     const env = { d, abi: abiOf(d), model: p.entryModel, images: imgs, observed: {}, state: {} } as unknown as Env;
     let k: Kernel | undefined;
@@ -105,6 +123,8 @@ export function createRunner(): Runner {
       k.boot();
       k.world.events.push(...(def.world?.(env) ?? []));
       def.setup?.(env);
+      if (opts.irqPlan) k.irqPlan = opts.irqPlan;
+      opts.before?.(k);
       drive(k.kernelThread(def.init?.fn ?? 'kernel_init', def.init?.arg ?? 0n));
       k.run(def.budget ?? DEFAULT_BUDGET);
       const irq = k.exits.find((e) => e.irqsOn);
@@ -112,22 +132,76 @@ export function createRunner(): Runner {
       const sp = k.exits.find((e) => e.spDelta !== 0n);
       if (sp) throw new ScenarioFailure('C2', `task ${sp.pid} returned to user mode with ${sp.spDelta} bytes on the kernel stack besides pt_regs (at ${sp.at})`);
       def.check(env);
-      return report('pass', '', env.observed, m.instructionCount());
+      return { status: 'pass', message: '', observed: env.observed, guestInstructions: m.instructionCount(), k, env };
     } catch (e) {
       const err = e as Error;
       if (FATAL.has(err.name)) throw err;
-      let msg = err.message;
-      if (err instanceof BudgetExceededError) {
-        msg = `runaway guest code: ran past the budget of ${err.budget} instructions, pc ${hex(err.pc)}${k ? ` (${symbolize(k.symbols, err.pc)})` : ''}`;
-      } else if (!(err instanceof ScenarioFailure) && err.name !== 'KernelBug' && err.name !== 'GuestFaultError') {
-        msg = `${err.name}: ${err.message}`;
-      }
+      const { message, origin } = explain(err, k, def);
+      let msg = message;
       if (k?.bridge.running) msg += ` [in ${k.bridge.running}]`;
       if (process.env.ARCHKIT_TRACE && k) (env.observed as Record<string, unknown>).trace = k.trace.slice(-200);
-      return report('fail', msg, env.observed ?? {}, m.instructionCount());
+      return { status: 'fail', message: msg, origin, observed: env.observed ?? {}, guestInstructions: m.instructionCount(), k, env };
     } finally {
       m.close();
     }
+  }
+
+  /**
+   * A sweep (C12): a reference run records every instruction before which the CPU would
+   * take an interrupt; then one run per such instruction takes a timer tick exactly there.
+   * Each run must pass the scenario's checks and leave every task's results, exit status
+   * and output as in the reference run.
+   */
+  function runSweep(p: ArchPort, def: ScenarioDef, asm: Assembler, imgs: Record<string, UserImage>): Outcome {
+    const points: Array<{ index: number; user: boolean }> = [];
+    const ref = execute(p, def, asm, imgs, {
+      before: (k) =>
+        k.m.setInterrupt({
+          at: 0,
+          take: () => {
+            if (k.cpu.irq!.canTake(k.m)) points.push({ index: k.m.instructionCount(), user: k.cpu.privilege(k.m) === k.cpu.userPrivilege });
+            return false;
+          },
+        }),
+    });
+    if (ref.status !== 'pass') return { ...ref, message: `without any interrupt: ${ref.message}` };
+    const want = userView(ref.k!);
+    const failures: string[] = [];
+    let firstFailure: Outcome | undefined;
+    let instructions = ref.guestInstructions;
+    for (const pt of points) {
+      const o = execute(p, def, asm, imgs, { irqPlan: { source: { kind: 'tick' }, at: [pt.index], limit: 1 } });
+      instructions += o.guestInstructions;
+      let why = o.status === 'fail' ? o.message : '';
+      const taken = o.k?.irqs[0];
+      if (!why && (!taken || taken.index !== pt.index)) why = `C12: the interrupt raised before instruction ${pt.index} was ${taken ? `taken at ${taken.index} (${taken.at})` : 'never taken'}`;
+      if (!why) {
+        const got = userView(o.k!);
+        const diff = Object.keys(want).find((key) => want[key] !== got[key]);
+        if (diff) why = `C12: user mode saw something else: ${diff} is ${got[diff] ?? 'missing'}, was ${want[diff]} without the interrupt`;
+      }
+      if (why) {
+        const where = taken?.at ?? `instruction ${pt.index}`;
+        failures.push(`interrupt at ${where} (${pt.user ? 'user' : 'kernel'} mode, instruction ${pt.index}): ${why}`);
+        firstFailure ??= o;
+      }
+    }
+    const observed = {
+      ...ref.observed,
+      injectionPoints: points.length,
+      userPoints: points.filter((x) => x.user).length,
+      kernelPoints: points.filter((x) => !x.user).length,
+      failedPoints: failures.length,
+      ...(failures.length ? { failures: failures.slice(0, 5) } : {}),
+    };
+    if (failures.length === 0) return { status: 'pass', message: '', observed, guestInstructions: instructions };
+    return {
+      status: 'fail',
+      message: `${failures.length} of ${points.length} interrupt points break the scenario; first: ${failures[0]}`,
+      origin: firstFailure?.origin ?? 'contract',
+      observed,
+      guestInstructions: instructions,
+    };
   }
 
   return {
@@ -168,7 +242,7 @@ export function createRunner(): Runner {
       for (const id of ids) {
         const def = scenarios.find((s) => s.id === id);
         if (!def) throw new Error(`no scenario "${id}"`);
-        const r = await runOne(p, def);
+        const r = await runOne(p, def, def.sweep === true || (opts.sweep?.(id) ?? false));
         out.push(r);
         opts.onResult?.(r);
       }
@@ -182,6 +256,59 @@ export function createRunner(): Runner {
       };
     },
   };
+}
+
+interface RunOpts {
+  irqPlan?: IrqPlan;
+  /** after setup, before the run */
+  before?: (k: Kernel) => void;
+}
+
+interface Outcome {
+  status: 'pass' | 'fail';
+  message: string;
+  origin?: FailureOrigin;
+  observed: Record<string, unknown>;
+  guestInstructions: number;
+  k?: Kernel;
+  env?: Env;
+}
+
+function noIrqReason(p: ArchPort): string | undefined {
+  return p.cpu.irq ? undefined : `the ${p.cpu.name} CPU model has no irq part yet (src/cpu.ts irq.canTake/take): interrupts cannot be raised`;
+}
+
+/** What user mode could see of a run: each task's results page, how it ended, and what was written. */
+function userView(k: Kernel): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [pid, slots] of k.results) for (const [i, v] of slots) if (v !== 0n) out[`task ${pid} results word ${i}`] = hex(v);
+  for (const t of k.tasks) if (!t.idle) out[`task ${t.pid} end`] = `${t.state} exit ${t.exitCode} killed by ${t.killedBy}`;
+  out['output'] = JSON.stringify([...k.output].sort());
+  return out;
+}
+
+/**
+ * A failure's message and where it comes from: the port broke a contract (a scenario
+ * check, a check inside the kernel, a guest fault, runaway guest code), or the core
+ * itself failed (a bug of the kit, not of the port).
+ */
+function explain(err: Error, k: Kernel | undefined, def: ScenarioDef): { message: string; origin: FailureOrigin } {
+  if (err instanceof ScenarioFailure) return { message: err.message, origin: 'contract' };
+  if (err.name === 'KernelBug') return { message: err.message, origin: 'kernel-check' };
+  if (err instanceof BudgetExceededError) {
+    return { message: `runaway guest code: ran past the budget of ${err.budget} instructions, pc ${hex(err.pc)}${k ? ` (${k.describePc(err.pc)})` : ''}`, origin: 'guest' };
+  }
+  if (err.name === 'GuestFaultError' || err.name === 'RunTimeoutError') {
+    const pc = (err as GuestFaultError).pc;
+    let where = '';
+    if (k && pc !== undefined) {
+      const mode = k.cpu.privilege(k.m) === k.cpu.userPrivilege ? 'user' : 'kernel';
+      const last = k.m.lastInstruction();
+      where = ` in ${mode} mode at ${k.describePc(pc)}${last ? `, after ${k.describePc(last.addr)}` : ''}, task ${k.current().pid}`;
+    }
+    return { message: `guest fault${where}: ${err.message} (scenario contracts ${def.contracts.join(', ')})`, origin: 'guest' };
+  }
+  return { message: `internal error of the kit (not the port's): ${err.name}: ${err.message}`, origin: 'core' };
 }
 
 function emulatorName(backend: string | undefined): string {

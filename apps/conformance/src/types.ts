@@ -4,11 +4,20 @@ import type { EntryModel } from '@archkit/generic-core/contracts/descriptor';
 
 export type Status = 'pass' | 'fail' | 'unsupported';
 
+/**
+ * Where a failure comes from: the port broke a contract (`contract`: a scenario's check;
+ * `kernel-check`: a check of the port's work inside the kernel; `guest`: its code faulted or
+ * ran away), or the kit itself failed (`core`).
+ */
+export type FailureOrigin = 'contract' | 'kernel-check' | 'guest' | 'core';
+
 export interface ScenarioReport {
   id: string;
   status: Status;
   /** what failed (naming the contract and what was seen), or why unsupported; "" on pass */
   message: string;
+  /** set on failures */
+  origin?: FailureOrigin;
   /** what user mode saw, arch-neutral: ret, handlers, syscallEntries, ... */
   observed: Record<string, unknown>;
   guestInstructions: number;
@@ -35,7 +44,7 @@ export interface ScenarioInfo {
   id: string;
   /** kthread | fork | execve | regs | work | restart | signal | ptrace | rseq | unwind */
   group: string;
-  /** C1..C11 */
+  /** C1..C12 */
   contracts: string[];
   title: string;
 }
@@ -68,6 +77,6 @@ export interface Runner {
   runArch(
     arch: string,
     scenarioIds: string[],
-    opts: { mutant?: string; entryModel?: EntryModel; onResult?: (r: ScenarioReport) => void },
+    opts: { mutant?: string; entryModel?: EntryModel; onResult?: (r: ScenarioReport) => void; sweep?: (id: string) => boolean },
   ): Promise<ArchReport>;
 }

@@ -198,7 +198,7 @@ describe('archkit conformance', () => {
     expect(r.out).toMatch(/\nkthread\.fn-arg\s+pass\s+pass\n/);
     expect(r.out).toMatch(/\nrestart\.block-handler\s+pass\s+FAIL\n/);
     expect(r.out).toMatch(/\nsignal\.frame-roundtrip\s+unsupported\s+pass\n/);
-    expect(r.out).toContain('FAIL arm64 restart.block-handler: C6: expected ret -4');
+    expect(r.out).toContain('FAIL arm64 restart.block-handler [contract]: C6: expected ret -4');
     expect(r.out).toContain('x86_64 signal.frame-roundtrip: no signal frames yet');
     expect(lines.filter((l) => l.length).at(-1)).toBe('8 passed, 1 failed, 1 unsupported');
     // progress: one line per finished scenario on stderr

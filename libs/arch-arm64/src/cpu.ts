@@ -13,6 +13,7 @@
 
 import type { CpuMachine, CpuModel } from '@archkit/generic-core/contracts/cpu';
 import type { KernelApi } from '@archkit/generic-core/kernel/types';
+import { perCpuBase } from '@archkit/generic-core/kernel/layout';
 import { CalibrationError, UcEngine, dataView, findWords } from '@archkit/generic-core/machine/unicorn/engine';
 import type { RegAccess } from '@archkit/generic-core/machine/unicorn/machine';
 
@@ -344,15 +345,52 @@ export function takeSyncFromEl0(m: CpuMachine, esr: bigint, elr: bigint): void {
   m.setReg('pc', m.reg('vbar_el1') + VECTOR_EL0_SYNC);
 }
 
+/** VBAR_EL1 offsets of the IRQ vectors, by where the interrupt came from (Arm ARM D1.10.2). */
+const VECTOR_IRQ_EL1T = 0x080n;
+const VECTOR_IRQ_EL1H = 0x280n;
+const VECTOR_IRQ_EL0_64 = 0x480n;
+
+/**
+ * IRQ exception (Arm ARM D1.10, asynchronous): ELR_EL1 = the instruction not yet run,
+ * SPSR_EL1 = PSTATE, PSTATE.DAIF all masked, EL1 with SP_EL1 selected, pc = VBAR_EL1 + the
+ * offset for the source (current EL with SP_EL0, current EL with SP_ELx, lower EL AArch64).
+ * ESR_EL1 is not written.
+ */
+export function takeIrq(m: CpuMachine): void {
+  const spsr = m.reg('pstate');
+  const el = cpu.privilege(m);
+  const offset = el === 0 ? VECTOR_IRQ_EL0_64 : (spsr & PSR_MODE_MASK) === PSR_MODE_EL1h ? VECTOR_IRQ_EL1H : VECTOR_IRQ_EL1T;
+  m.setReg('elr_el1', m.reg('pc'));
+  m.setReg('spsr_el1', spsr);
+  m.setReg('pstate', spsr | DAIF_MASK);
+  if (el === 0) cpu.setPrivilege(m, 1);
+  m.setReg('pc', m.reg('vbar_el1') + offset);
+}
+
+/** The per-cpu area of each booted machine (TPIDR_EL1), whose current_task word the entry reads. */
+const perCpuArea = new WeakMap<CpuMachine, bigint>();
+
 export const cpu: CpuModel = {
   name: 'AArch64',
+  irq: {
+    canTake: (m) => cpu.irqsEnabled(m),
+    take: (m) => takeIrq(m),
+  },
   returnToUser: {
     patterns: [Uint8Array.from([0xe0, 0x03, 0x9f, 0xd6])], // eret
     check(m, addr, size, stackTop) {
       if (size !== 4 || m.readUint(addr, 4) !== BigInt(A64.eret)) return null;
       // eret goes to user mode when SPSR_EL1 says EL0t; SP_EL1 must be back at the stack top
       if ((m.reg('spsr_el1') & PSR_MODE_MASK) !== PSR_MODE_EL0t) return null;
-      return { pc: m.reg('elr_el1'), sp: m.reg('sp'), expectedSp: stackTop };
+      // SP_EL0 is `current` in the kernel and the user sp in user mode: kernel_exit swaps it back
+      const spEl0 = m.reg('sp_el0');
+      const area = perCpuArea.get(m);
+      const current = area !== undefined ? m.readUint(area, 8) : -1n;
+      const violation =
+        spEl0 === current
+          ? { contract: 'C12', message: `user mode would run with SP_EL0 = current (task_struct 0x${spEl0.toString(16)}), the kernel's value: kernel_exit did not restore the user sp` }
+          : undefined;
+      return { pc: m.reg('elr_el1'), sp: m.reg('sp'), expectedSp: stackTop, ...(violation ? { violation } : {}) };
     },
   },
   unicorn: {
@@ -395,6 +433,9 @@ export const cpu: CpuModel = {
     if (cpu.privilege(m) !== 1) cpu.setPrivilege(m, 1);
     m.setReg('pstate', (m.reg('pstate') & ~PSR_MODE_MASK) | PSR_MODE_EL1h | DAIF_MASK);
     m.setReg('vbar_el1', vectors);
+    // this CPU's per-cpu offset (arm64 keeps it in TPIDR_EL1): the kernel's, never the user's
+    perCpuArea.set(m, perCpuBase(k.desc));
+    m.setReg('tpidr_el1', perCpuBase(k.desc));
     const sctlr = m.reg('sctlr_el1');
     if (sctlr & SCTLR_UMA) m.setReg('sctlr_el1', sctlr & ~SCTLR_UMA);
 

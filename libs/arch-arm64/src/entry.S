@@ -30,11 +30,13 @@
     blr x16
 .endm
 
-// kernel_entry: build struct pt_regs at the top of the kernel stack. On entry
-// from EL0, SP_EL1 is the task's kernel stack top (left there by the eret of
-// kernel_exit), x0-x30 are the user's, SP_EL0 / ELR_EL1 / SPSR_EL1 hold the
-// user sp, pc and pstate.
-.macro kernel_entry
+// kernel_entry el: build struct pt_regs below the stack pointer. From EL0 (el = 0)
+// SP_EL1 is the task's kernel stack top (left there by the eret of kernel_exit), x0-x30
+// are the user's, SP_EL0 / ELR_EL1 / SPSR_EL1 hold the user sp, pc and pstate; once the
+// user sp is saved, SP_EL0 holds `current` while in the kernel (get_current()), loaded
+// from the per-cpu area TPIDR_EL1 points at. From EL1 (el = 1) the frame goes on the
+// interrupted kernel stack and its sp is the one before the frame; SP_EL0 stays current.
+.macro kernel_entry el
     sub sp, sp, #PT_REGS_SIZE
     stp x0, x1, [sp, #PT_X0]
     stp x2, x3, [sp, #PT_X2]
@@ -51,8 +53,15 @@
     stp x24, x25, [sp, #PT_X24]
     stp x26, x27, [sp, #PT_X26]
     stp x28, x29, [sp, #PT_X28]
+    .if \el == 0
     mrs x21, sp_el0
-    stp x30, x21, [sp, #PT_X30]         // x30, then the user sp
+    mrs x20, tpidr_el1                  // ldr_this_cpu tsk, __entry_task
+    ldr x28, [x20, #PCPU_OFF_CURRENT_TASK]
+    msr sp_el0, x28
+    .else
+    add x21, sp, #PT_REGS_SIZE
+    .endif
+    stp x30, x21, [sp, #PT_X30]         // x30, then the interrupted sp
     mrs x22, elr_el1
     mrs x23, spsr_el1
     stp x22, x23, [sp, #PT_PC]          // pc, pstate
@@ -66,10 +75,41 @@
     add x29, sp, #PT_STACKFRAME_FP
 .endm
 
+// kernel_exit el: restore everything from pt_regs at sp and eret. To EL0 the user sp
+// goes back into SP_EL0 (`current` leaves with the kernel) and SP_EL1 is left at the
+// stack top for the next exception entry; to EL1 the frame is simply popped.
+.macro kernel_exit el
+    .if \el == 0
+    ldr x21, [sp, #PT_SP]               // user sp
+    msr sp_el0, x21
+    .endif
+    ldp x22, x23, [sp, #PT_PC]          // pc, pstate
+    msr elr_el1, x22
+    msr spsr_el1, x23
+    ldp x0, x1, [sp, #PT_X0]
+    ldp x2, x3, [sp, #PT_X2]
+    ldp x4, x5, [sp, #PT_X4]
+    ldp x6, x7, [sp, #PT_X6]
+    ldp x8, x9, [sp, #PT_X8]
+    ldp x10, x11, [sp, #PT_X10]
+    ldp x12, x13, [sp, #PT_X12]
+    ldp x14, x15, [sp, #PT_X14]
+    ldp x16, x17, [sp, #PT_X16]
+    ldp x18, x19, [sp, #PT_X18]
+    ldp x20, x21, [sp, #PT_X20]
+    ldp x22, x23, [sp, #PT_X22]
+    ldp x24, x25, [sp, #PT_X24]
+    ldp x26, x27, [sp, #PT_X26]
+    ldp x28, x29, [sp, #PT_X28]
+    ldr x30, [sp, #PT_X30]
+    add sp, sp, #PT_REGS_SIZE
+    eret
+.endm
+
 // ---------------------------------------------------------------------------
 // Exception vector table (VBAR_EL1): 16 entries of 0x80 bytes, 2 KiB aligned.
-// Only a synchronous exception from 64-bit EL0 is expected; everything else
-// is a kernel bug.
+// Expected: a synchronous exception from 64-bit EL0, an IRQ from 64-bit EL0 or from
+// EL1 with SP_EL1 (the kernel's own); everything else is a kernel bug.
     .balign 2048
 vectors:
     b el1t_bad              // current EL with SP_EL0: sync
@@ -82,7 +122,7 @@ vectors:
     .balign 128
     b el1h_bad              // current EL with SP_ELx: sync
     .balign 128
-    b el1h_bad              //   irq
+    b el1h_64_irq           //   irq (+0x280)
     .balign 128
     b el1h_bad              //   fiq
     .balign 128
@@ -90,7 +130,7 @@ vectors:
     .balign 128
     b el0t_64_sync          // lower EL, AArch64: sync (+0x400)
     .balign 128
-    b el0_bad               //   irq
+    b el0t_64_irq           //   irq (+0x480)
     .balign 128
     b el0_bad               //   fiq
     .balign 128
@@ -122,37 +162,28 @@ el0_bad:
 // dispatch on the exception class (svc: the syscall; undefined or trapped
 // instruction: SIGILL), then the common return. C returns with DAIF masked.
 el0t_64_sync:
-    kernel_entry
+    kernel_entry 0
     mov x0, sp
     call_c el0t_64_sync_handler
+    b ret_to_user
 
-// kernel_exit: sp = pt_regs base and nothing else on the kernel stack (C2);
-// restore everything and eret to EL0. SP_EL1 is left at the stack top for the
-// next exception entry.
+// IRQ from EL0 (+0x480) and from the kernel (+0x280): the C handler calls the
+// interrupt controller's handler, then leaves as the entry came.
+el0t_64_irq:
+    kernel_entry 0
+    mov x0, sp
+    call_c el0t_64_irq_handler
+    b ret_to_user
+
+el1h_64_irq:
+    kernel_entry 1
+    mov x0, sp
+    call_c el1h_64_irq_handler
+    kernel_exit 1
+
+// ret_to_user: sp = pt_regs base and nothing else on the kernel stack (C2).
 ret_to_user:
-    ldp x21, x22, [sp, #PT_SP]          // user sp, pc
-    ldr x23, [sp, #PT_PSTATE]
-    msr sp_el0, x21
-    msr elr_el1, x22
-    msr spsr_el1, x23
-    ldp x0, x1, [sp, #PT_X0]
-    ldp x2, x3, [sp, #PT_X2]
-    ldp x4, x5, [sp, #PT_X4]
-    ldp x6, x7, [sp, #PT_X6]
-    ldp x8, x9, [sp, #PT_X8]
-    ldp x10, x11, [sp, #PT_X10]
-    ldp x12, x13, [sp, #PT_X12]
-    ldp x14, x15, [sp, #PT_X14]
-    ldp x16, x17, [sp, #PT_X16]
-    ldp x18, x19, [sp, #PT_X18]
-    ldp x20, x21, [sp, #PT_X20]
-    ldp x22, x23, [sp, #PT_X22]
-    ldp x24, x25, [sp, #PT_X24]
-    ldp x26, x27, [sp, #PT_X26]
-    ldp x28, x29, [sp, #PT_X28]
-    ldr x30, [sp, #PT_X30]
-    add sp, sp, #PT_REGS_SIZE
-    eret
+    kernel_exit 0
 
 // ---------------------------------------------------------------------------
 // First return of every new task (cpu_context.pc). x0 = prev, sp = pt_regs
@@ -192,6 +223,21 @@ cpu_switch_to:
     ldp x29, x9, [x8], #16
     ldr x30, [x8]
     mov sp, x9
+    msr sp_el0, x1                      // current = next
+    ret
+
+// ---------------------------------------------------------------------------
+// __arch_copy_to_user(to = x0, from = x1, n = x2) -> bytes not copied
+// (arch/arm64/lib/copy_to_user.S, byte by byte here). Runs with interrupts enabled.
+__arch_copy_to_user:
+    cbz x2, .Lcopy_done
+.Lcopy_byte:
+    ldrb w3, [x1], #1
+    strb w3, [x0], #1
+    subs x2, x2, #1
+    b.ne .Lcopy_byte
+.Lcopy_done:
+    mov x0, x2
     ret
 
 // ---------------------------------------------------------------------------

@@ -88,10 +88,37 @@ function* el0Undef(k: KernelApi, regs: PtRegs): Gen {
 /** el0t_64_sync_handler(regs): dispatch on ESR_EL1's exception class. */
 function* el0t_64_sync_handler(k: KernelApi, regsAddr: bigint): Gen<bigint> {
   const regs = k.expectCurrentRegs('el0t_64_sync_handler', regsAddr);
+  checkCurrent(k, 'el0t_64_sync_handler');
   const ec = (k.m.reg('esr_el1') >> ESR_ELx_EC_SHIFT) & 0x3fn;
   if (ec === ESR_ELx_EC_SVC64) yield* el0Svc(k, regs);
   else if (ec === ESR_ELx_EC_UNKNOWN || ec === ESR_ELx_EC_SYS64) yield* el0Undef(k, regs);
   else k.bug('cpu', `el0t_64_sync_handler: exception class 0x${ec.toString(16)} has no handler in this model`);
+  return 0n;
+}
+
+/** In the kernel SP_EL0 is `current` (kernel_entry from EL0 and cpu_switch_to load it). */
+function checkCurrent(k: KernelApi, fn: string): void {
+  const spEl0 = k.m.reg('sp_el0');
+  if (spEl0 !== k.current().addr) k.bug('C12', `${fn}: SP_EL0 is 0x${spEl0.toString(16)}, not current (0x${k.current().addr.toString(16)}): the entry left the user's value where the kernel keeps its own`);
+}
+
+/** el0t_64_irq_handler(regs) (el0_interrupt): user-mode entry work, the handler, the exit work. */
+function* el0t_64_irq_handler(k: KernelApi, regsAddr: bigint): Gen<bigint> {
+  const regs = k.expectCurrentRegs('el0t_64_irq_handler', regsAddr);
+  checkCurrent(k, 'el0t_64_irq_handler');
+  k.irqentryEnterFromUserMode(regs);
+  k.handleIrq(regs);
+  yield* arm64ExitToUserMode(k, regs);
+  return 0n;
+}
+
+/** el1h_64_irq_handler(regs) (el1_interrupt): irqentry_enter, the handler, back to the kernel. */
+function* el1h_64_irq_handler(k: KernelApi, regsAddr: bigint): Gen<bigint> {
+  const regs = k.ptRegsAt(regsAddr);
+  checkCurrent(k, 'el1h_64_irq_handler');
+  const state = k.irqentryEnter(regs);
+  k.handleIrq(regs);
+  yield* k.irqentryExit(regs, state);
   return 0n;
 }
 
@@ -102,10 +129,12 @@ function* asm_exit_to_user_mode(k: KernelApi, regsAddr: bigint): Gen<bigint> {
   return 0n;
 }
 
-const functions: EntryFunctions = { el0t_64_sync_handler, asm_exit_to_user_mode };
+const functions: EntryFunctions = { el0t_64_sync_handler, el0t_64_irq_handler, el1h_64_irq_handler, asm_exit_to_user_mode };
 
 export const hooks: EntryHooks = {
   models: { arch: functions, 'generic-entry': functions },
+  // user_mode(): PSTATE.M of the saved frame is EL0t
+  user_mode: (_k, regs) => (regs.get('pstate') & 0xfn) === 0n,
   // ARCH_EXIT_TO_USER_MODE_WORK (asm/entry-common.h)
   arch_exit_to_user_mode_work(k, regs, ti) {
     void regs;

@@ -34,6 +34,7 @@ function booted(): { m: UnicornMachine; bugs: string[] } {
   const bugs: string[] = [];
   const k = {
     symbols: new Map([['vectors', VECTORS]]),
+    desc: { memory: { kernelData: 0x200000n } },
     bug: (c: string, msg: string) => {
       bugs.push(`${c}: ${msg}`);
       throw new Error(msg);

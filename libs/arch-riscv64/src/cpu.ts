@@ -468,6 +468,13 @@ export const cpu: CpuModel = {
     m.leaveBlock();
   },
 
+  irq: {
+    // U-mode: always (SIE only masks S-mode); S-mode: SIE. sie is not modelled (all enabled).
+    canTake: (m) => cpu.privilege(m) === PRV_U || cpu.irqsEnabled(m),
+    // the supervisor timer interrupt (IRQ_S_TIMER)
+    take: (m) => void interruptEntry(m, IRQ_S_TIMER),
+  },
+
   irqsEnabled(m) {
     return (m.reg('sstatus') & SR.SIE) !== 0n;
   },

@@ -51,6 +51,27 @@
 .endm
 
 # ---------------------------------------------------------------------------
+# __asm_copy_to_user(to = a0, from = a1, n = a2) -> bytes not copied
+# (arch/riscv/lib/uaccess.S, byte by byte here): the kernel runs with SUM clear, so
+# the copy opens user memory for itself and closes it again. Interrupts stay enabled;
+# a trap in between saves SUM in pt_regs' status and the sret puts it back.
+__asm_copy_to_user:
+    li t6, SR_SUM
+    csrs sstatus, t6
+    beqz a2, .Lcopy_done
+.Lcopy_byte:
+    lb t0, 0(a1)
+    sb t0, 0(a0)
+    addi a0, a0, 1
+    addi a1, a1, 1
+    addi a2, a2, -1
+    bnez a2, .Lcopy_byte
+.Lcopy_done:
+    csrc sstatus, t6
+    mv a0, a2
+    ret
+
+# ---------------------------------------------------------------------------
 # Every trap and interrupt lands here (stvec, direct mode). The CPU has set
 # sepc, scause, stval, SPP/SPIE, cleared SIE and switched to S-mode; every
 # general register is still the interrupted context's.

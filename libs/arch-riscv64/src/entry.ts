@@ -72,13 +72,12 @@ function* do_trap_insn_illegal(k: KernelApi, regsAddr: bigint): Gen<bigint> {
  */
 const do_page_fault = userFault('do_page_fault', 'SIGSEGV');
 
-/** do_irq(regs): no interrupt controller is modelled; the entry and exit are real. */
+/** do_irq(regs): irqentry_enter, the interrupt controller's handler, irqentry_exit. */
 function* do_irq(k: KernelApi, regsAddr: bigint): Gen<bigint> {
-  const regs = k.expectCurrentRegs('do_irq', regsAddr);
-  if (userMode(regs)) k.irqentryEnterFromUserMode(regs);
-  k.count('handle_riscv_irq');
-  // irqentry_exit(): only a return to user mode has work to do (no kernel preemption here)
-  if (userMode(regs)) yield* k.irqentryExitToUserMode(regs);
+  const regs = k.ptRegsAt(regsAddr);
+  const state = k.irqentryEnter(regs);
+  k.handleIrq(regs);
+  yield* k.irqentryExit(regs, state);
   return 0n;
 }
 
@@ -117,6 +116,7 @@ const functions: EntryFunctions = {
 
 export const hooks: EntryHooks = {
   models: { 'generic-entry': functions },
+  user_mode: (_k, regs) => userMode(regs),
   // arch_exit_to_user_mode_prepare(): once after the loop, irqs off; the vector state itself is not modelled
   arch_exit_to_user_mode_prepare(k, regs, tiWork) {
     void regs;

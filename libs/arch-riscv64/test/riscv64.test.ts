@@ -119,21 +119,30 @@ describe('trap entry and return', () => {
 
   it('a timer interrupt at a user instruction goes through handle_exception -> do_irq and back to the same instruction, every register intact', () => {
     const d = h.port.descriptor;
-    let taken = false;
+    let mark = 0n;
     const r = h.run(prog([{ op: 'fillRegs', seed: 0x5100n }, label('mark'), { op: 'nop' }, { op: 'storeRegs', prefix: 'after' }, sys('exit', 0)]), {
       setup(k) {
-        const mark = k.programs['/init']!.symbols.get('mark')!;
-        k.m.hookCode(mark, mark, () => {
-          if (taken) return;
-          expect(cpu.privilege(k.m)).toBe(PRV_U);
-          taken = interruptEntry(k.m, IRQ_S_TIMER);
-        });
+        mark = k.programs['/init']!.symbols.get('mark')!;
+        k.irqPlan = { source: { kind: 'tick' }, afterPc: mark, limit: 1 };
       },
     });
-    expect(taken).toBe(true);
-    expect(r.k.handledWork['handle_riscv_irq']).toBe(1);
+    expect(r.k.irqs).toHaveLength(1);
+    // taken before the instruction after the nop (c.nop: 2 bytes under rv64gc)
+    expect(r.k.irqs[0]).toMatchObject({ user: true, pc: mark + 2n, handled: true });
+    expect(r.k.handledWork['handle_irq']).toBe(1);
     comparableRegs(d).forEach((x, i) => expect(r.slot(1, `after.${x}`), x).toBe(BigInt.asIntN(64, fillValue(0x5100n, i))));
     expect(r.k.task(1)!.exitCode).toBe(0);
+  });
+
+  it('interruptEntry: taken in U-mode, refused in S-mode with SIE clear', () => {
+    const r = h.run(prog([sys('exit', 0)]));
+    const m = r.k.m;
+    cpu.setPrivilege(m, PRV_S);
+    m.setReg('sstatus', m.reg('sstatus') & ~SR.SIE);
+    expect(cpu.irq!.canTake(m)).toBe(false);
+    expect(interruptEntry(m, IRQ_S_TIMER)).toBe(false);
+    cpu.setPrivilege(m, PRV_U);
+    expect(cpu.irq!.canTake(m)).toBe(true);
   });
 
   it('user mode cannot run kernel text: a jump there is an instruction page fault, SIGSEGV', () => {

@@ -1,10 +1,12 @@
 // The x86-64 CPU on Unicorn 2: its register table, the privilege level Unicorn caches,
 // and what Unicorn does not do for us: the SYSCALL instruction's privilege transition
-// (Unicorn only reports it through UC_HOOK_INSN), the delivery of a user-mode #GP through
-// an interrupt gate (Unicorn reports exceptions through UC_HOOK_INTR and never reads an
-// IDT), plus the boot-time state Linux's cpu_init()/syscall_init() set up: a GDT with
-// Linux's selectors and the SYSCALL MSRs. IRETQ back to user mode, SWAPGS, STI/CLI and
-// the CPL checks on privileged instructions are the emulator's own.
+// (Unicorn only reports it through UC_HOOK_INSN), the delivery of exceptions and external
+// interrupts through the IDT gates in guest memory (Unicorn reports exceptions through
+// UC_HOOK_INTR and never reads an IDT, and has no interrupt controller), plus the
+// boot-time state Linux's cpu_init()/syscall_init() set up: a GDT with Linux's selectors,
+// the IDT, the TSS whose sp0 is the top of the per-cpu entry stack, the SYSCALL MSRs and
+// the kernel's GS base. IRETQ back to user mode, SWAPGS, STI/CLI and the CPL checks on
+// privileged instructions are the emulator's own.
 //
 // Privilege: Unicorn 2.0.1 translates and checks with QEMU's cached `hflags` (CPL in bits
 // 0-1) and segment cache, which register writes of CS/SS do not refresh. setPrivilege
@@ -16,6 +18,7 @@ import type { CpuMachine, CpuModel } from '@archkit/generic-core/contracts/cpu';
 import type { KernelApi } from '@archkit/generic-core/kernel/types';
 import { CalibrationError, UcEngine, dataView, findWords } from '@archkit/generic-core/machine/unicorn/engine';
 import type { RegAccess } from '@archkit/generic-core/machine/unicorn/machine';
+import { perCpuBase } from '@archkit/generic-core/kernel/layout';
 
 // ---------------------------------------------------------------- Unicorn (unicorn.h, x86.h)
 
@@ -30,6 +33,7 @@ const UC_X86_REG_RSP = 44;
 const UC_X86_REG_RFLAGS = 253;
 const UC_X86_REG_IDTR = 242;
 const UC_X86_REG_GDTR = 243;
+const UC_X86_REG_TR = 245;
 const UC_X86_REG_MSR = 248;
 
 /** uc_x86_msr {u32 rid; u64 value} */
@@ -105,8 +109,16 @@ export const USER32_CS = 0x23;
 export const USER_DS = 0x2b;
 export const USER_CS = 0x33;
 
-/** Where the GDT lives: the arch-private part of kernel data. */
+/** Where the GDT, IDT, TSS and the entry stack live: the arch-private part of kernel data. */
 export const GDT_OFFSET = 0x8000n;
+export const IDT_OFFSET = 0x9000n;
+export const TSS_OFFSET = 0xa000n;
+/** cpu_entry_stack: where the CPU puts the frame of an entry from CPL3 (TSS.sp0 is its top). */
+export const ENTRY_STACK_OFFSET = 0xb000n;
+export const ENTRY_STACK_SIZE = 0x1000n;
+/** struct x86_hw_tss: reserved1 (u32), then sp0. */
+const TSS_SP0 = 4n;
+const TSS_SIZE = 0x68;
 
 export const EFLAGS = {
   CF: 0x1n, FIXED: 0x2n, PF: 0x4n, AF: 0x10n, ZF: 0x40n, SF: 0x80n, TF: 0x100n, IF: 0x200n,
@@ -132,14 +144,27 @@ const VECTOR_NAMES: Record<number, string> = {
 /** #GP: the vector Linux turns into SIGSEGV for a user task (exc_general_protection). */
 export const X86_TRAP_GP = 13;
 
+/** The first vector of an external interrupt (arch/x86/include/asm/irq_vectors.h); the scenarios' timer. */
+export const FIRST_EXTERNAL_VECTOR = 0x20;
+
 /**
- * The user-mode exceptions this CPU model delivers, by vector, with the entry.S label of
- * the handler (its IDT gate). Only #GP: #UD (ud2) ends the run with UC_ERR_INSN_INVALID in
- * Unicorn 2.0.1 and never reaches the interrupt hook.
+ * The IDT gates idt_setup_*() installs that this model delivers, by vector, with the
+ * entry.S label the gate points at. Of the exceptions only #GP: #UD (ud2) ends the run
+ * with UC_ERR_INSN_INVALID in Unicorn 2.0.1 and never reaches the interrupt hook.
  */
-export const USER_EXCEPTIONS: Record<number, string> = {
+export const IDT_GATES: Record<number, string> = {
   [X86_TRAP_GP]: 'asm_exc_general_protection',
+  [FIRST_EXTERNAL_VECTOR]: 'irq_entries_start',
 };
+
+/** The user-mode exceptions delivered through their gate. */
+const USER_EXCEPTIONS = new Set([X86_TRAP_GP]);
+
+/** A 64-bit interrupt gate (type 0xE, present, DPL 0) to `handler` in the kernel code segment. */
+export function interruptGate(handler: bigint): [bigint, bigint] {
+  const lo = (handler & 0xffffn) | (BigInt(KERNEL_CS) << 16n) | (0x8e00n << 32n) | (((handler >> 16n) & 0xffffn) << 48n);
+  return [lo, (handler >> 32n) & 0xffffffffn];
+}
 
 function hex(v: bigint | number): string {
   return `0x${v.toString(16)}`;
@@ -298,27 +323,63 @@ function calibrate(): Offsets {
 
 // ---------------------------------------------------------------- the architecture's own steps
 
+/** The handler of IDT gate `vector` (read from guest memory through IDTR); null when not present. */
+function gateHandler(m: CpuMachine, vector: number): { handler: bigint; trapGate: boolean } | null {
+  const idtr = readTableReg(m.uc, UC_X86_REG_IDTR);
+  if (vector * 16 + 15 > idtr.limit) return null;
+  const lo = m.readUint(idtr.base + BigInt(vector * 16), 8);
+  const hi = m.readUint(idtr.base + BigInt(vector * 16 + 8), 8);
+  if (!(lo & (1n << 47n))) return null;
+  const type = Number((lo >> 40n) & 0xfn);
+  const handler = (lo & 0xffffn) | (((lo >> 48n) & 0xffffn) << 16n) | ((hi & 0xffffffffn) << 32n);
+  return { handler, trapGate: type === 0xf };
+}
+
+/** TSS.sp0 of the TSS that TR points at. */
+export function tssSp0(m: CpuMachine): bigint {
+  const tr = readTableReg(m.uc, UC_X86_REG_TR);
+  return m.readUint(tr.base + TSS_SP0, 8);
+}
+
 /**
- * Exception entry through a 64-bit interrupt gate from CPL 3 (Intel SDM vol. 3A 6.14,
- * "Exception and Interrupt Handling in 64-bit Mode"): rsp = TSS.RSP0 aligned down to 16;
- * push SS, RSP, RFLAGS, CS, RIP (of the faulting instruction: a fault) and the error code;
- * CPL 0 with the kernel CS/SS; RFLAGS.TF/NT/RF cleared and, for an interrupt gate, IF;
- * rip = the gate's handler. GS is untouched: the handler runs with the user's GS until
- * its swapgs. Must be called from the interrupt hook, where rip is the faulting instruction.
+ * Delivery through a 64-bit IDT gate (Intel SDM vol. 3A 6.14, "Exception and Interrupt
+ * Handling in 64-bit Mode"): from CPL 3 rsp = TSS.sp0, else the current rsp; aligned down
+ * to 16; push SS, RSP, RFLAGS, CS, RIP and, for exceptions that have one, the error code;
+ * CPL 0 with the kernel CS/SS; RFLAGS.TF/NT/RF cleared and, through an interrupt gate, IF;
+ * rip = the gate's handler. GS is untouched: the handler runs with the user's GS base
+ * until its swapgs. rip must be the instruction to return to (the faulting one for a
+ * fault, the next one to run for an interrupt).
  */
-export function exceptionEntry(m: CpuMachine, sp0: bigint, handler: bigint, errorCode: bigint): bigint {
+export function idtDelivery(m: CpuMachine, k: KernelApi, vector: number, errorCode: bigint | null): bigint {
+  const gate = gateHandler(m, vector);
+  if (!gate) return k.bug('cpu', `vector ${vector} (${VECTOR_NAMES[vector] ?? 'external interrupt'}) has no present IDT gate: a triple fault on real hardware`);
+  const cpl = cpu.privilege(m);
   const rflags = m.reg('rflags');
-  const frame = [m.reg('ss'), m.reg('rsp'), rflags, m.reg('cs'), m.reg('rip'), errorCode];
-  let sp = sp0 & ~0xfn;
+  const frame = [m.reg('ss'), m.reg('rsp'), rflags, m.reg('cs'), m.reg('rip')];
+  if (errorCode !== null) frame.push(errorCode);
+  let sp = (cpl === 3 ? tssSp0(m) : m.reg('rsp')) & ~0xfn;
   for (const v of frame) {
     sp -= 8n;
     m.writeUint(sp, 8, v);
   }
-  cpu.setPrivilege(m, 0);
+  if (cpl !== 0) cpu.setPrivilege(m, 0);
   m.setReg('rsp', sp);
-  m.setReg('rflags', (rflags & ~(EFLAGS.TF | EFLAGS.NT | EFLAGS.RF | EFLAGS.IF)) | EFLAGS.FIXED);
-  m.setReg('rip', handler);
+  const cleared = EFLAGS.TF | EFLAGS.NT | EFLAGS.RF | (gate.trapGate ? 0n : EFLAGS.IF);
+  m.setReg('rflags', (rflags & ~cleared) | EFLAGS.FIXED);
+  m.setReg('rip', gate.handler);
   return sp;
+}
+
+/** The instruction just executed holds off interrupts for one more (STI, MOV SS, POP SS: SDM 6.8.3). */
+function interruptShadow(m: CpuMachine): boolean {
+  const last = m.lastInstruction();
+  if (!last) return false;
+  const b = m.read(last.addr, Math.min(last.size, 15));
+  let i = 0;
+  while (i < b.length && (b[i]! === 0x66 || b[i]! === 0x67 || (b[i]! >= 0x40 && b[i]! <= 0x4f))) i++; // operand/address size, REX
+  const op = b[i];
+  if (op === 0xfb || op === 0x17) return true; // sti, pop ss
+  return op === 0x8e && ((b[i + 1]! >> 3) & 7) === 2; // mov ss, r/m
 }
 
 /**
@@ -350,6 +411,20 @@ function descriptorIn(m: CpuMachine, sel: number): bigint {
   return gdtDescriptor(sel);
 }
 
+/** The per-cpu area of each booted machine: the kernel's GS base. */
+const perCpuArea = new WeakMap<CpuMachine, bigint>();
+
+/** At a return to user mode the user's GS base must be live and the kernel's put away. */
+function gsViolation(m: CpuMachine): { violation?: { contract: string; message: string } } {
+  const area = perCpuArea.get(m);
+  if (area === undefined) return {};
+  const gs = m.reg('gs_base');
+  const kgs = m.reg('kernel_gs_base');
+  if (gs === area) return { violation: { contract: 'C12', message: `user mode would run with the kernel's GS base (the per-cpu area 0x${gs.toString(16)}) live: a swapgs is missing on the way in or out` } };
+  if (kgs !== area) return { violation: { contract: 'C12', message: `the kernel's GS base is not put away in MSR_KERNEL_GS_BASE (0x${kgs.toString(16)}): swapgs ran a different number of times on the way in and out` } };
+  return {};
+}
+
 const IRETQ = Uint8Array.from([0x48, 0xcf]);
 const SYSRETQ = Uint8Array.from([0x48, 0x0f, 0x07]);
 
@@ -363,13 +438,19 @@ export const cpu: CpuModel = {
       if (size === 2 && insn[0] === 0x48 && insn[1] === 0xcf) {
         // iretq pops ip, cs, flags, sp, ss: it returns to user mode when the cs popped has RPL 3
         if ((m.readUint(rsp + 8n, 8) & 3n) !== 3n) return null;
-        return { pc: m.readUint(rsp, 8), sp: rsp, expectedSp: stackTop - 5n * 8n };
+        return { pc: m.readUint(rsp, 8), sp: rsp, expectedSp: stackTop - 5n * 8n, ...gsViolation(m) };
       }
       if (size === 3 && insn[0] === 0x48 && insn[1] === 0x0f && insn[2] === 0x07) {
         // sysretq: rip from rcx, rsp is already the user's; the kernel stack is empty
-        return { pc: m.reg('rcx'), sp: stackTop, expectedSp: stackTop };
+        return { pc: m.reg('rcx'), sp: stackTop, expectedSp: stackTop, ...gsViolation(m) };
       }
       return null;
+    },
+  },
+  irq: {
+    canTake: (m) => cpu.irqsEnabled(m) && !interruptShadow(m),
+    take(m, k) {
+      idtDelivery(m, k, FIRST_EXTERNAL_VECTOR, null);
     },
   },
   unicorn: {
@@ -417,13 +498,32 @@ export const cpu: CpuModel = {
     m.setReg('star', STAR);
     m.setReg('lstar', entry);
     m.setReg('fmask', SYSCALL_MASK);
-    // Per-cpu data is addressed with absolute PCPU_* addresses: the kernel GS base is 0,
-    // and so is the user's, so SWAPGS keeps both consistent.
+    // Per-cpu data through GS: the kernel's GS base is the per-cpu area, live while in the
+    // kernel; the user's (0 until arch_prctl(ARCH_SET_GS)) waits in MSR_KERNEL_GS_BASE.
+    perCpuArea.set(m, perCpuBase(k.desc));
+    m.setReg('gs_base', perCpuBase(k.desc));
     m.setReg('kernel_gs_base', 0n);
-    m.setReg('gs_base', 0n);
     m.setReg('fs_base', 0n);
     cpu.setPrivilege(m, 0);
     m.setReg('rflags', EFLAGS.FIXED);
+
+    // idt_setup_traps()/idt_setup_apic_and_irq_gates(): the gates this model delivers.
+    const idt = k.desc.memory.kernelData + IDT_OFFSET;
+    m.write(idt, new Uint8Array(256 * 16));
+    for (const [vec, label] of Object.entries(IDT_GATES)) {
+      const at = k.symbols.get(label);
+      if (at === undefined) throw new Error(`x86_64: entry.S defines no ${label} (the IDT gate of vector ${vec}, ${VECTOR_NAMES[Number(vec)] ?? 'external interrupt'})`);
+      const [lo, hi] = interruptGate(at);
+      m.writeUint(idt + BigInt(Number(vec) * 16), 8, lo);
+      m.writeUint(idt + BigInt(Number(vec) * 16 + 8), 8, hi);
+    }
+    writeTableReg(m.uc, UC_X86_REG_IDTR, idt, 256 * 16 - 1);
+    // cpu_init(): the TSS, sp0 = the top of this CPU's entry stack (the frame of an entry
+    // from CPL3 lands there; error_entry's sync_regs() moves it to the task stack).
+    const tss = k.desc.memory.kernelData + TSS_OFFSET;
+    m.write(tss, new Uint8Array(TSS_SIZE));
+    m.writeUint(tss + TSS_SP0, 8, k.desc.memory.kernelData + ENTRY_STACK_OFFSET + ENTRY_STACK_SIZE);
+    writeTableReg(m.uc, UC_X86_REG_TR, tss, TSS_SIZE - 1);
 
     m.hookInsn(UC_X86_INS_SYSCALL, () => {
       if (cpu.privilege(m) !== 3) {
@@ -432,20 +532,10 @@ export const cpu: CpuModel = {
       syscallEntry(m);
     });
 
-    // TSS.sp0, the kernel stack a CPL3 -> CPL0 exception switches to, is
-    // task_top_of_stack(current), as __switch_to's load_sp0() kept it before PTI moved
-    // sp0 to the entry trampoline stack.
-    const gates = new Map<number, bigint>();
-    for (const [vec, label] of Object.entries(USER_EXCEPTIONS)) {
-      const at = k.symbols.get(label);
-      if (at === undefined) throw new Error(`x86_64: entry.S defines no ${label} (the ${VECTOR_NAMES[Number(vec)]} handler)`);
-      gates.set(Number(vec), at);
-    }
-
-    // No IDT is read: the hook stands in for delivery. A #GP in user mode goes through
-    // its gate (exceptionEntry) to entry.S, whose C half forces a signal on the task,
-    // as Linux does. Any other fault, and every fault at CPL 0, stops the run as a
-    // failure naming the vector, like a kernel oops.
+    // The hook stands in for delivery: a #GP in user mode goes through its IDT gate to
+    // entry.S, whose C half forces a signal on the task, as Linux does. Any other fault,
+    // and every fault at CPL 0, stops the run as a failure naming the vector, like a
+    // kernel oops.
     m.hookInterrupt((intno) => {
       // The hook stands in for delivery; QEMU clears env->old_exception when it
       // delivers, so do it here or the next #GP/#PF is promoted to #DF (8).
@@ -453,11 +543,10 @@ export const cpu: CpuModel = {
       const what = VECTOR_NAMES[intno] ?? `vector ${intno}`;
       const cpl = cpu.privilege(m);
       const where = `rip ${hex(m.reg('rip'))}, rsp ${hex(m.reg('rsp'))}`;
-      const gate = gates.get(intno);
-      if (cpl === 3 && gate !== undefined) {
+      if (cpl === 3 && USER_EXCEPTIONS.has(intno)) {
         // #GP from CLI/HLT/a privileged instruction has error code 0 (no selector involved);
         // Unicorn does not report the error code, and no user program here faults otherwise.
-        exceptionEntry(m, k.current().stackTop, gate, 0n);
+        idtDelivery(m, k, intno, 0n);
         return;
       }
       if (cpl === 3) k.bug('cpu', `user-mode fault ${what} in task ${k.current().pid} at ${where}: this CPU model delivers only #GP to user mode`);

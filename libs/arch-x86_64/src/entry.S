@@ -1,16 +1,19 @@
-# x86-64 entry glue: entry_SYSCALL_64, the #GP idtentry, the common return to user mode,
-# ret_from_fork_asm and __switch_to_asm. Intel syntax as Keystone accepts it.
+# x86-64 entry glue: entry_SYSCALL_64, the idtentry path (#GP, the external interrupts
+# of irq_entries_start through asm_common_interrupt), both returns (to user mode with
+# swapgs, to the kernel without), ret_from_fork_asm and __switch_to_asm. Intel syntax as
+# Keystone accepts it.
 #
 # Follows arch/x86/entry/entry_64.S of Linux 6.18, a GENERIC_ENTRY arch: the asm saves
-# struct pt_regs and calls C (do_syscall_64, exc_general_protection, ret_from_fork),
-# which does the entry and exit work, the restart decision and the exit work loop, and
-# returns with interrupts disabled; the asm restores the registers and returns to user
-# mode with iretq (sysretq needs EFER.SCE, which Unicorn 2.0.1 drops).
+# struct pt_regs and calls C (do_syscall_64, exc_general_protection, common_interrupt,
+# ret_from_fork), which does the entry and exit work, the restart decision and the exit
+# work loop, and returns with interrupts disabled; the asm restores the registers and
+# returns with iretq (sysretq needs EFER.SCE, which Unicorn 2.0.1 drops).
 #
-# Constants (PT_*, SF_*, THREAD_*, TASK_THREAD, ENOSYS, PCPU_*) come from the asm-offsets
-# prelude; the C functions are externs. PCPU_* are absolute addresses and the kernel GS
-# base is 0, so gs:[riz*1 + PCPU_X] after swapgs is the per-cpu word (Keystone encodes a
-# bare gs:[X] RIP-relative, hence riz*1).
+# Constants (PT_*, SF_*, THREAD_*, TASK_THREAD, ENOSYS, PCPU_OFF_*) come from the
+# asm-offsets prelude; the C functions are externs. Per-cpu data is reached through GS:
+# in the kernel the GS base is this CPU's per-cpu area, in user mode it is the task's own
+# (arch_prctl(ARCH_SET_GS)); swapgs exchanges them on every crossing. Keystone encodes a
+# bare gs:[X] RIP-relative, hence gs:[riz*1 + X].
 
 .equ __USER_DS, 0x2b
 .equ __USER_CS, 0x33
@@ -21,7 +24,7 @@
 .equ TASK_THREAD_SP, TASK_THREAD + THREAD_SP
 
 # The general registers of pt_regs below orig_ax, di first (PUSH_AND_CLEAR_REGS); `ax`
-# is what goes in the ax slot (the syscall path stores -ENOSYS there).
+# is what goes in the ax slot (the syscall path stores -ENOSYS there). POP_REGS undoes it.
 .macro PUSH_REGS ax
     push rdi
     push rsi
@@ -40,32 +43,7 @@
     push r15
 .endm
 
-# ---------------------------------------------------------------------------
-# SYSCALL lands here (MSR_LSTAR). The CPU has put the user rip in rcx and the
-# user rflags in r11, masked rflags with MSR_FMASK (IF clear) and loaded the
-# kernel CS/SS; rsp is still the user's.
-entry_SYSCALL_64:
-    swapgs
-    mov qword ptr gs:[riz*1 + PCPU_SCRATCH], rsp
-    mov rsp, qword ptr gs:[riz*1 + PCPU_TOP_OF_STACK]
-
-    # struct pt_regs, from the top down (ss first): the iret frame, the
-    # syscall number as orig_ax, then every general register.
-    push __USER_DS                              # ss
-    push qword ptr gs:[riz*1 + PCPU_SCRATCH]    # sp
-    push r11                                    # flags
-    push __USER_CS                              # cs
-    push rcx                                    # ip
-    push rax                                    # orig_ax = nr
-    PUSH_REGS NEG_ENOSYS                        # ax = -ENOSYS until the call returns
-
-    # do_syscall_64(regs, nr): syscall numbers are int, sign-extended from eax.
-    mov rdi, rsp
-    movsxd rsi, eax
-    call do_syscall_64                          # returns with irqs disabled
-
-# Every return to user mode: irqs off, nothing on the kernel stack but pt_regs.
-swapgs_restore_regs_and_return_to_usermode:
+.macro POP_REGS
     pop r15
     pop r14
     pop r13
@@ -81,27 +59,98 @@ swapgs_restore_regs_and_return_to_usermode:
     pop rdx
     pop rsi
     pop rdi
+.endm
+
+# idtentry's body, once the hardware frame and the orig_ax slot (error code or vector)
+# are on the stack: save the registers, let error_entry put the frame on the task stack
+# (from user mode), call cfunc(regs, error_code) with orig_ax = -1 (no syscall: nothing
+# restarts this frame), and leave through error_return.
+.macro IDTENTRY_BODY cfunc
+    PUSH_REGS rax
+    call error_entry
+    mov rsp, rax                                # the task stack when from user mode
+    mov rdi, rsp
+    mov rsi, qword ptr [rsp + PT_ORIG_AX]       # error code / vector
+    mov qword ptr [rsp + PT_ORIG_AX], -1
+    call \cfunc                                 # returns with irqs disabled
+    jmp error_return
+.endm
+
+# ---------------------------------------------------------------------------
+# SYSCALL lands here (MSR_LSTAR). The CPU has put the user rip in rcx and the
+# user rflags in r11, masked rflags with MSR_FMASK (IF clear) and loaded the
+# kernel CS/SS; rsp is still the user's.
+entry_SYSCALL_64:
+    swapgs
+    mov qword ptr gs:[riz*1 + PCPU_OFF_SCRATCH], rsp
+    mov rsp, qword ptr gs:[riz*1 + PCPU_OFF_TOP_OF_STACK]
+
+    # struct pt_regs, from the top down (ss first): the iret frame, the
+    # syscall number as orig_ax, then every general register.
+    push __USER_DS                              # ss
+    push qword ptr gs:[riz*1 + PCPU_OFF_SCRATCH] # sp
+    push r11                                    # flags
+    push __USER_CS                              # cs
+    push rcx                                    # ip
+    push rax                                    # orig_ax = nr
+    PUSH_REGS NEG_ENOSYS                        # ax = -ENOSYS until the call returns
+
+    # do_syscall_64(regs, nr): syscall numbers are int, sign-extended from eax.
+    mov rdi, rsp
+    movsxd rsi, eax
+    call do_syscall_64                          # returns with irqs disabled
+
+# Every return to user mode: irqs off, nothing on the kernel stack but pt_regs.
+swapgs_restore_regs_and_return_to_usermode:
+    POP_REGS
     add rsp, 8                  # orig_ax
     swapgs
     iretq                       # ip cs flags sp ss
 
+# An interrupt or exception that came from kernel mode returns there: GS stays the kernel's.
+restore_regs_and_return_to_kernel:
+    POP_REGS
+    add rsp, 8
+    iretq
+
 # ---------------------------------------------------------------------------
-# #GP from user mode (IDT vector 13, an interrupt gate). The CPU model did what
-# the CPU does: rsp = TSS.sp0 (the per-cpu top of stack), pushed ss, sp, flags,
-# cs, ip (of the faulting instruction) and the error code, CPL0, IF clear; GS
-# is still the user's. As idtentry + error_entry: the hardware frame is the top
-# of pt_regs and the error code sits in the orig_ax slot; orig_ax then becomes
-# -1: this frame is no syscall, so nothing can ever restart it. Only ever
-# entered from CPL3 (a kernel #GP stops the run in cpu.ts), hence the
-# unconditional swapgs.
-asm_exc_general_protection:
+# Exceptions and interrupts enter through IDT gates (interrupt gates: IF clear). From
+# CPL3 the CPU switched to TSS.sp0, the top of this CPU's entry stack, and pushed ss, sp,
+# flags, cs, ip there; from CPL0 it pushed them on the stack in use. GS is untouched
+# either way.
+
+# error_entry: pt_regs sit just above the return address. From user mode: swapgs, then
+# sync_regs() copies them to the top of the task stack and returns that address (a tail
+# call: it returns to error_entry's caller). From kernel mode they stay where they are.
+error_entry:
+    lea rax, [rsp + 8]
+    test byte ptr [rax + PT_CS], 3
+    jz .Lerror_kernelspace
     swapgs
-    PUSH_REGS rax
-    mov rsi, qword ptr [rsp + PT_ORIG_AX]       # error code
-    mov qword ptr [rsp + PT_ORIG_AX], -1
-    mov rdi, rsp
-    call exc_general_protection                 # returns with irqs disabled
+    mov rdi, rax
+    jmp sync_regs
+.Lerror_kernelspace:
+    ret
+
+# error_return: back where the frame came from.
+error_return:
+    test byte ptr [rsp + PT_CS], 3
+    jz restore_regs_and_return_to_kernel
     jmp swapgs_restore_regs_and_return_to_usermode
+
+# #GP (vector 13): the CPU pushed an error code into the orig_ax slot.
+asm_exc_general_protection:
+    IDTENTRY_BODY exc_general_protection
+
+# The external interrupt vectors: the IDT gate of each points at its stub in this table,
+# which pushes the vector (into the orig_ax slot) and joins asm_common_interrupt. One
+# vector is modelled: FIRST_EXTERNAL_VECTOR, the timer of the scenarios.
+irq_entries_start:
+    push 0x20
+    jmp asm_common_interrupt
+
+asm_common_interrupt:
+    IDTENTRY_BODY common_interrupt
 
 # ---------------------------------------------------------------------------
 # First return of every new task: copy_thread's inactive_task_frame returns
@@ -136,4 +185,15 @@ __switch_to_asm:
     pop rbx
     pop rbp
     mov rax, rdi
+    ret
+
+# ---------------------------------------------------------------------------
+# copy_to_user(to = rdi, from = rsi, n = rdx) -> bytes not copied: raw_copy_to_user() ->
+# copy_user_generic(), rep movsb (X86_FEATURE_FSRM; arch/x86/include/asm/uaccess_64.h).
+# Runs with interrupts enabled: an interrupt between two iterations of rep movsb returns
+# to the rep movsb with rcx counting what is left.
+__copy_to_user:
+    mov rcx, rdx
+    rep movsb
+    mov rax, rcx
     ret

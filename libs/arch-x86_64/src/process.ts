@@ -1,5 +1,6 @@
 // arch/x86/kernel/process.c, process_64.c (Linux 6.18): copy_thread(), start_thread(), and
-// the fs base part of __switch_to().
+// the fs/gs base part of __switch_to() (the user's GS base is MSR_KERNEL_GS_BASE while in
+// the kernel).
 //
 // A newborn's struct inactive_task_frame (arch.json switchFrame) sits just below its
 // pt_regs and thread.sp points at it, so __switch_to_asm pops it and returns into
@@ -24,6 +25,7 @@ export const hooks: ProcessHooks = {
     k.writeWord(threadField(k, p, 'sp'), frame);
     // the child's TLS is the parent's (the live MSR: the parent is running) unless asked
     k.writeWord(threadField(k, p, 'fsbase'), k.m.reg('fs_base'));
+    k.writeWord(threadField(k, p, 'gsbase'), k.m.reg('kernel_gs_base'));
 
     if (args.fn !== null) {
       // Kernel thread: zeroed pt_regs, fn/arg in the frame's rbx/r12 (kthread_frame_init).
@@ -31,6 +33,7 @@ export const hooks: ProcessHooks = {
       k.writeWord(k.switchFrameSlot(p, k.desc.kthread.fn), args.fn);
       k.writeWord(k.switchFrameSlot(p, k.desc.kthread.arg), args.fnArg);
       k.writeWord(threadField(k, p, 'fsbase'), 0n);
+      k.writeWord(threadField(k, p, 'gsbase'), 0n);
       return;
     }
     // User fork/clone: the parent's registers with ax = 0; bx = 0 in the frame tells
@@ -52,11 +55,16 @@ export const hooks: ProcessHooks = {
     regs.set('flags', EFLAGS.IF | EFLAGS.FIXED);
     k.writeWord(threadField(k, k.current(), 'fsbase'), 0n);
     k.m.setReg('fs_base', 0n);
+    k.writeWord(threadField(k, k.current(), 'gsbase'), 0n);
+    k.m.setReg('kernel_gs_base', 0n);
   },
 
   __switch_to(k, prev, next) {
-    // x86_fsbase save/load
+    // save_fsgs()/x86_fsgsbase_load(): the user's fs base, and its gs base, which in the
+    // kernel is the inactive one
     k.writeWord(threadField(k, prev, 'fsbase'), k.m.reg('fs_base'));
+    k.writeWord(threadField(k, prev, 'gsbase'), k.m.reg('kernel_gs_base'));
     k.m.setReg('fs_base', k.readWord(threadField(k, next, 'fsbase')));
+    k.m.setReg('kernel_gs_base', k.readWord(threadField(k, next, 'gsbase')));
   },
 };

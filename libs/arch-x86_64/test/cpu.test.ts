@@ -5,7 +5,7 @@ import { Const, Keystone, loadKeystone } from 'keystone-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelApi, Task } from '@archkit/generic-core/kernel/types';
 import { createUnicornMachine, type UnicornMachine } from '@archkit/generic-core/machine/unicorn/machine';
-import { cpu, GDT, GDT_OFFSET, MSR_LSTAR, SYSCALL_MASK } from '../src/cpu.ts';
+import { cpu, ENTRY_STACK_OFFSET, ENTRY_STACK_SIZE, GDT, GDT_OFFSET, MSR_LSTAR, SYSCALL_MASK } from '../src/cpu.ts';
 
 let ks: Keystone;
 beforeAll(async () => {
@@ -26,7 +26,7 @@ const UTEXT = 0x800000n;
 const STACK_TOP = 0x404000n;
 
 /** A machine with the layout the kernel uses and cpu.boot() done, with a stand-in kernel that records bugs. */
-function booted(): { m: UnicornMachine; bugs: string[]; entry: bigint; gp: bigint } {
+function booted(): { m: UnicornMachine; bugs: string[]; entry: bigint; gp: bigint; irq: bigint } {
   const m = createUnicornMachine(cpu.unicorn);
   machines.push(m);
   m.map(KTEXT, 0x10000);
@@ -35,10 +35,11 @@ function booted(): { m: UnicornMachine; bugs: string[]; entry: bigint; gp: bigin
   m.map(UTEXT, 0x10000);
   const entry = KTEXT + 0x100n;
   const gp = KTEXT + 0x200n;
+  const irq = KTEXT + 0x300n;
   const bugs: string[] = [];
   const task = { pid: 1, stackTop: STACK_TOP } as Task;
   const k = {
-    symbols: new Map([['entry_SYSCALL_64', entry], ['asm_exc_general_protection', gp]]),
+    symbols: new Map([['entry_SYSCALL_64', entry], ['asm_exc_general_protection', gp], ['irq_entries_start', irq]]),
     desc: { memory: { kernelData: DATA } },
     current: () => task,
     bug: (c: string, msg: string) => {
@@ -48,7 +49,7 @@ function booted(): { m: UnicornMachine; bugs: string[]; entry: bigint; gp: bigin
     },
   } as unknown as KernelApi;
   cpu.boot(m, k);
-  return { m, bugs, entry, gp };
+  return { m, bugs, entry, gp, irq };
 }
 
 describe('x86-64 CPU model', () => {
@@ -101,12 +102,14 @@ describe('x86-64 CPU model', () => {
     expect(at).toEqual({ rip: entry, cpl: 0, rcx: UTEXT + 7n, r11: 0x202n, irq: false });
   });
 
-  it('#GP at CPL3 enters the gate on the task stack with the hardware frame; every time, never a double fault; a kernel fault is a bug', () => {
+  it('#GP at CPL3 enters its IDT gate on the entry stack (TSS.sp0) with the hardware frame; every time, never a double fault; a kernel fault is a bug', () => {
     const { m, gp, bugs } = booted();
     m.write(UTEXT, asm('cli; cli', UTEXT));
     const frames: bigint[][] = [];
+    const sps: bigint[] = [];
     m.hookCode(gp, gp, () => {
       const sp = m.reg('rsp');
+      sps.push(sp);
       frames.push([0, 1, 2, 3, 4, 5].map((i) => m.readUint(sp + BigInt(8 * i), 8)));
       // skip the faulting instruction and go back, as a handler would
       m.writeUint(sp + 8n, 8, m.readUint(sp + 8n, 8) + 1n);
@@ -118,6 +121,7 @@ describe('x86-64 CPU model', () => {
     m.setReg('rflags', 0x202n);
     m.setReg('rsp', UTEXT + 0x8000n);
     m.run(UTEXT, { instructions: 100 }, UTEXT + 2n);
+    expect(sps[0]).toBe(DATA + ENTRY_STACK_OFFSET + ENTRY_STACK_SIZE - 6n * 8n);
     expect(frames.map((f) => f[1])).toEqual([UTEXT, UTEXT + 1n]);
     expect(frames[0]).toEqual([0n, UTEXT, 0x33n, 0x202n, UTEXT + 0x8000n, 0x2bn]);
     expect(bugs).toEqual([]);
@@ -141,5 +145,51 @@ describe('x86-64 CPU model', () => {
     m.writeUint(frame + 8n, 8, 0x10n);
     expect(cpu.returnToUser.check(m, 0x10000n, 2, top, 168)).toBeNull();
     expect(cpu.returnToUser.check(m, 0x10001n, 1, top, 168)).toBeNull();
+  });
+
+  it('an external interrupt: taken only with IF set and not right after sti; from CPL3 on TSS.sp0, from CPL0 on the current stack', () => {
+    const { m, irq } = booted();
+    const irqModel = cpu.irq!;
+    m.write(irq, asm('hlt', irq));
+    // user mode: sti is privileged there, so the shadow is checked at CPL0 below
+    cpu.setPrivilege(m, 3);
+    m.setReg('rflags', 0x202n);
+    m.setReg('rsp', UTEXT + 0x8000n);
+    m.setReg('rip', UTEXT + 0x10n);
+    expect(irqModel.canTake(m)).toBe(true);
+    irqModel.take(m, {} as KernelApi);
+    const sp0 = DATA + ENTRY_STACK_OFFSET + ENTRY_STACK_SIZE;
+    expect(cpu.privilege(m)).toBe(0);
+    expect(m.reg('rip')).toBe(irq);
+    expect(m.reg('rsp')).toBe(sp0 - 40n);
+    expect([0, 1, 2, 3, 4].map((i) => m.readUint(sp0 - 40n + BigInt(8 * i), 8))).toEqual([UTEXT + 0x10n, 0x33n, 0x202n, UTEXT + 0x8000n, 0x2bn]);
+    expect(cpu.irqsEnabled(m)).toBe(false);
+    expect(irqModel.canTake(m)).toBe(false);
+    // kernel mode: sti; nop -- not before the nop (the sti shadow), then before the next one
+    m.write(KTEXT, asm('sti; nop; nop', KTEXT));
+    m.setReg('rsp', 0x403f08n);
+    const seen: boolean[] = [];
+    m.setInterrupt({ at: 0, take: () => (seen.push(irqModel.canTake(m)), false) });
+    m.run(KTEXT, { instructions: 10 }, KTEXT + 3n);
+    expect(seen).toEqual([false, false, true]);
+    m.setInterrupt(undefined);
+    m.setReg('rip', KTEXT + 2n);
+    irqModel.take(m, {} as KernelApi);
+    // aligned down to 16 first, then ss rsp rflags cs rip
+    expect(m.reg('rsp')).toBe(0x403f00n - 40n);
+    expect(m.readUint(0x403f00n - 40n, 8)).toBe(KTEXT + 2n);
+  });
+
+  it('returnToUser names the kernel GS base live at a return to user mode (a missing swapgs)', () => {
+    const { m } = booted();
+    const top = 0x404000n;
+    const frame = top - 40n;
+    [0x801234n, 0x33n, 0x202n, 0x805000n, 0x2bn].forEach((v, i) => m.writeUint(frame + BigInt(8 * i), 8, v));
+    m.setReg('rsp', frame);
+    m.write(KTEXT, Uint8Array.from([0x0f, 0x01, 0xf8, 0x48, 0xcf])); // swapgs; iretq
+    expect(cpu.returnToUser.check(m, KTEXT + 3n, 2, top, 168)?.violation?.message).toMatch(/kernel's GS base .* live/);
+    m.setReg('gs_base', 0n);
+    m.setReg('kernel_gs_base', DATA);
+    expect(cpu.returnToUser.check(m, KTEXT + 3n, 2, top, 168)?.violation).toBeUndefined();
   });
 });

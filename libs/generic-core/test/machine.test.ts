@@ -196,6 +196,63 @@ describe('unicorn backend: hooks and budget', () => {
     }
   });
 
+  it('stops before the instruction with a given index, and knows the last one that ran', () => {
+    const m = mk('x86');
+    m.map(0x10000n, 0x1000);
+    m.write(0x10000n, x86('inc rax; inc rax; sti; inc rax; inc rax', 0x10000n));
+    m.setReg('rax', 0n);
+    const r = m.run(0x10000n, { instructions: 100, stopAt: 3 }, 0x1000dn);
+    expect(r).toEqual({ instructions: 3, reason: 'stopAt' });
+    expect(m.reg('rip')).toBe(0x10007n);
+    expect(m.reg('rax')).toBe(2n);
+    // the instruction just executed: sti (one byte at 0x10006), what an interrupt shadow needs
+    expect(m.lastInstruction()).toEqual({ addr: 0x10006n, size: 1 });
+    const r2 = m.run(0x10007n, { instructions: 100 }, 0x1000dn);
+    expect(r2).toEqual({ instructions: 2, reason: 'until' });
+    expect(m.reg('rax')).toBe(4n);
+  });
+
+  it('a hook that stops the run uncounts the instruction it fired at, which never ran', () => {
+    const m = mk('x86');
+    m.map(0x10000n, 0x1000);
+    m.write(0x10000n, x86('inc rax; inc rax; inc rax', 0x10000n));
+    m.setReg('rax', 0n);
+    m.hookCode(0x10006n, 0x10006n, () => m.stop());
+    const r = m.run(0x10000n, { instructions: 100 }, 0x10009n);
+    expect(r).toEqual({ instructions: 2, reason: 'stopped' });
+    expect(m.reg('rax')).toBe(2n);
+    expect(m.lastInstruction()).toEqual({ addr: 0x10003n, size: 3 });
+  });
+
+  it('takes an interrupt before a given instruction index, once the take callback accepts it', () => {
+    const m = mk('x86');
+    m.map(0x10000n, 0x1000);
+    m.write(0x10000n, x86('inc rax; inc rax; inc rax; inc rax; jmp 0x10200', 0x10000n));
+    m.write(0x10100n, x86('inc rbx; jmp 0x10009', 0x10100n)); // the "vector": back to the 4th inc
+    m.setReg('rax', 0n);
+    m.setReg('rbx', 0n);
+    const asked: bigint[] = [];
+    let otherHook = 0;
+    m.hookCode(0x10006n, 0x10006n, () => otherHook++);
+    m.setInterrupt({
+      at: 1,
+      take: () => {
+        asked.push(m.reg('rip'));
+        if (asked.length < 2) return false; // "masked" at index 1
+        m.setReg('rip', 0x10100n);
+        return true;
+      },
+    });
+    const r = m.run(0x10000n, { instructions: 100 }, 0x10200n);
+    // asked before the 2nd inc (refused) and the 3rd (taken: it never runs, nor its hook)
+    expect(asked).toEqual([0x10003n, 0x10006n]);
+    expect(otherHook).toBe(0);
+    expect(m.reg('rax')).toBe(3n);
+    expect(m.reg('rbx')).toBe(1n);
+    // inc, inc, [irq] inc rbx, jmp, inc, jmp: the taken instruction is not counted
+    expect(r).toEqual({ instructions: 6, reason: 'until' });
+  });
+
   it('has a wall-clock backstop', () => {
     const m = mk('x86');
     m.map(0x10000n, 0x1000);
@@ -216,7 +273,7 @@ describe('unicorn backend: hooks and budget', () => {
       m.stop();
     });
     const r = m.run(0x10000n, { instructions: 100 }, 0x1000cn);
-    expect(r.reason).toBe('stopped');
+    expect(r).toEqual({ instructions: 1, reason: 'stopped' });
     expect(m.reg('rax')).toBe(1n);
     expect(m.reg('rip')).toBe(0x10006n);
   });

@@ -1,9 +1,12 @@
 // Text reporter for `archkit conformance`: scenario x arch matrix, failure messages, summary.
 
-import type { ArchReport, Report, Status } from '../types.ts';
+import type { ArchReport, FailureOrigin, Report, Status } from '../types.ts';
 import { indentRest, renderTable } from './table.ts';
 
 export const CELL: Record<Status, string> = { pass: 'pass', fail: 'FAIL', unsupported: 'unsupported' };
+
+/** Where a failure comes from: the port (its contract, a kernel check, its guest code) or the kit. */
+const ORIGIN: Record<FailureOrigin, string> = { contract: '[contract]', 'kernel-check': '[kernel check]', guest: '[guest fault]', core: '[kit error]' };
 
 /** The summary line, exactly `N passed, N failed, N unsupported`. */
 export function summaryLine(summary: Report['summary']): string {
@@ -42,7 +45,7 @@ export function renderProblems(report: Report): string {
   const fails = report.arches.flatMap((a) => a.scenarios.filter((s) => s.status === 'fail').map((s) => ({ a, s })));
   if (fails.length) {
     out.push('', `Failures (${fails.length}):`);
-    for (const { a, s } of fails) out.push(`  FAIL ${archLabel(report, a)} ${s.id}: ${indentRest(s.message || '(no message)', '    ')}`);
+    for (const { a, s } of fails) out.push(`  FAIL ${archLabel(report, a)} ${s.id} ${ORIGIN[s.origin ?? 'contract']}: ${indentRest(s.message || '(no message)', '    ')}`);
   }
   const unsup = report.arches.flatMap((a) => a.scenarios.filter((s) => s.status === 'unsupported').map((s) => ({ a, s })));
   if (unsup.length) {

@@ -43,6 +43,10 @@ export interface ScenarioDef extends ScenarioInfo {
   tracer?(env: Env): Tracer;
   /** why this scenario cannot run on this arch, if it cannot */
   unsupported?(d: ArchDescriptor): string | undefined;
+  /** the scenario raises interrupts: the CPU model must have its irq part (C12) */
+  needsIrq?: boolean;
+  /** run as a sweep: one interrupt at each instruction where interrupts are enabled (C12) */
+  sweep?: boolean;
   check(env: Env): void;
   budget?: number;
 }
@@ -154,13 +158,22 @@ export function withHandlers(d: ArchDescriptor, name: string, handlers: HandlerS
   return prog(name, [...install, ...ops, ...bodies, ...rest], data);
 }
 
+/** clone()'s five arguments in the arch's order: flags, new stack and TLS where arch.json puts them (s390 CLONE_BACKWARDS2: newsp first). */
+export function cloneArgs(d: ArchDescriptor, flags: Val, stack: Val = 0, tls: Val = 0): Val[] {
+  const a: Val[] = [0, 0, 0, 0, 0];
+  a[d.syscall.cloneFlagsArg ?? 0] = flags;
+  a[d.syscall.cloneStackArg ?? 1] = stack;
+  a[d.syscall.cloneTlsArg] = tls;
+  return a;
+}
+
 /** fork(), or clone(SIGCHLD) on arches without fork. */
 export function forkOp(d: ArchDescriptor): Op {
-  return d.syscall.numbers['fork'] !== undefined ? sys('fork') : sys('clone', sig(d, 'SIGCHLD'), 0, 0, 0, 0);
+  return d.syscall.numbers['fork'] !== undefined ? sys('fork') : sys('clone', ...cloneArgs(d, sig(d, 'SIGCHLD')));
 }
 
 export function vforkOp(d: ArchDescriptor): Op {
-  return d.syscall.numbers['vfork'] !== undefined ? sys('vfork') : sys('clone', 0x4000 | 0x100 | sig(d, 'SIGCHLD'), 0, 0, 0, 0);
+  return d.syscall.numbers['vfork'] !== undefined ? sys('vfork') : sys('clone', ...cloneArgs(d, 0x4000 | 0x100 | sig(d, 'SIGCHLD')));
 }
 
 /**

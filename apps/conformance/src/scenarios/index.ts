@@ -3,5 +3,6 @@
 import type { ScenarioDef } from './dsl.ts';
 import { kthreadScenarios } from './kthread.ts';
 import { entryScenarios } from './entry.ts';
+import { irqScenarios } from './irq.ts';
 
-export const scenarios: ScenarioDef[] = [...kthreadScenarios, ...entryScenarios];
+export const scenarios: ScenarioDef[] = [...kthreadScenarios, ...entryScenarios, ...irqScenarios];

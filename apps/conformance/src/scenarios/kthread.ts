@@ -26,6 +26,7 @@ import {
   storeResult,
   result,
   sig,
+  cloneArgs,
 } from './dsl.ts';
 
 const ARG = 0x1234_5678_9abc_def0n;
@@ -40,8 +41,9 @@ function* probe(k: Kernel, arg: bigint): CGen {
     arg,
     scheduleTailFirst: t.scheduleTailDone === true,
     ptRegsBase: regs.base,
-    taskPtRegs: k.taskPtRegs(t).base,
-    stackTop: t.stackTop,
+    // the stack pointer fn was called with: ret_from_fork must run it on the kthread's own
+    // stack, below its pt_regs
+    sp: k.m.reg(k.desc.registers.sp),
     stackBase: t.stackBase,
   };
   yield* k.doExit(0);
@@ -67,11 +69,14 @@ export const kthreadScenarios: ScenarioDef[] = [
       expect(p, 'C1', 'the kthread payload fn never ran (ret_from_kernel_thread did not call it)');
       env.observed.arg = hex(p.arg as bigint);
       env.observed.scheduleTailFirst = p.scheduleTailFirst;
-      expect(p.arg === ARG, 'C1', `fn got arg ${hex(p.arg as bigint)}, kernel_thread passed ${hex(ARG)}`);
+      // fn's argument is a pointer-sized word (void *): all of ARG on 64-bit arches, its low half on 32-bit ones (i386)
+      const want = BigInt.asUintN(env.d.wordSize * 8, ARG);
+      expect(p.arg === want, 'C1', `fn got arg ${hex(p.arg as bigint)}, kernel_thread passed ${hex(want)}`);
       expect(p.pid === 1, 'C1', `fn ran in task ${p.pid}, not the new kthread (1)`);
       expect(p.scheduleTailFirst, 'C1', 'fn ran before schedule_tail(prev)');
-      expect(p.ptRegsBase === p.taskPtRegs, 'C4', `current_pt_regs() ${hex(p.ptRegsBase as bigint)} != task_pt_regs(current) ${hex(p.taskPtRegs as bigint)} in a kthread`);
-      expect((p.ptRegsBase as bigint) > (p.stackBase as bigint) && (p.ptRegsBase as bigint) < (p.stackTop as bigint), 'C4', 'a kthread\'s pt_regs are not on its own kernel stack');
+      const sp = p.sp as bigint;
+      env.observed.fnSpBelowPtRegs = sp > (p.stackBase as bigint) && sp <= (p.ptRegsBase as bigint);
+      expect(env.observed.fnSpBelowPtRegs, 'C4', `fn ran with sp ${hex(sp)}, not on the kthread's own stack below its pt_regs (${hex(p.stackBase as bigint)}..${hex(p.ptRegsBase as bigint)})`);
       expect(!userRan(env, 1), 'C1', 'the kthread reached user mode although fn never exec\'d');
     },
   },
@@ -210,8 +215,7 @@ export const kthreadScenarios: ScenarioDef[] = [
     title: 'clone(CLONE_VM|CLONE_SETTLS, newsp, tls): the child runs on the new stack with the new thread pointer',
     unsupported: (d) => (d.registers.tls ? undefined : 'arch.json names no TLS register (registers.tls)'),
     programs: (d) => {
-      const args: Array<bigint | number | { data: string }> = [0x100 | 0x80000 | sig(d, 'SIGCHLD'), { data: 'cstack_top' }, 0, 0, 0];
-      args[d.syscall.cloneTlsArg] = 0x7e57_0000n;
+      const args = cloneArgs(d, 0x100 | 0x80000 | sig(d, 'SIGCHLD'), { data: 'cstack_top' }, 0x7e57_0000n);
       return {
         '/init': prog(
           '/init',
@@ -283,7 +287,7 @@ export const kthreadScenarios: ScenarioDef[] = [
     id: 'fork.idle-zero-regs',
     group: 'fork',
     contracts: ['C3'],
-    title: 'fork_idle: copy_thread with zero-filled regs; the idle task is never woken in ret_from_fork',
+    title: 'fork_idle: copy_thread() of a kernel thread (fn = idle_dummy) leaves zeroed pt_regs; the idle task is never woken in ret_from_fork',
     programs: simpleInit,
     setup(env) {
       const idle = env.k.forkIdle();
@@ -293,8 +297,21 @@ export const kthreadScenarios: ScenarioDef[] = [
     check(env) {
       const pid = env.state.idle as number;
       const regs = env.state.idleRegs as Record<string, bigint>;
-      const nonzero = Object.entries(regs).filter(([, v]) => v !== 0n).map(([n, v]) => `${n}=${hex(v)}`);
-      expect(nonzero.length === 0, 'C3', `fork_idle left non-zero pt_regs: ${nonzero.join(', ')}`);
+      // copy_thread() wrote every field (the kit hands it pt_regs full of 0xa5), with zero in
+      // every general register; status words may hold the arch's kthread value (arm64
+      // pstate = EL1h|IL, riscv status = SPP|SPIE)
+      const d = env.d;
+      const poison = (f: { size: number }) => BigInt('0x' + 'a5'.repeat(f.size));
+      const left = d.ptRegs.fields.filter((f) => regs[f.name] === poison(f)).map((f) => f.name);
+      expect(left.length === 0, 'C3', `copy_thread() left pt_regs fields undefined (still the garbage the kit put there): ${left.join(', ')}`);
+      // s390 (arch.json kthread.frame "ptRegs") leaves fn and its argument in pt_regs: gprs[9] = idle_dummy, gprs[10] = 0
+      const fnInRegs = d.kthread.frame === 'ptRegs';
+      const fnField = d.ptRegs.fields.find((f) => f.reg === d.kthread.fn);
+      if (fnInRegs) expect(fnField && regs[fnField.name] === env.k.sym('idle_dummy'), 'C3', `copy_thread() left ${d.kthread.fn} = ${hex(fnField && regs[fnField.name])} in pt_regs, not fn (idle_dummy)`);
+      const gprs = d.ptRegs.fields.filter((f) => f.reg !== undefined && d.registers.user.includes(f.reg) && f.reg !== d.registers.pc && !(fnInRegs && f.reg === d.kthread.fn));
+      const nonzero = gprs.filter((f) => regs[f.name] !== 0n).map((f) => `${f.name}=${hex(regs[f.name])}`);
+      env.observed.fieldsChecked = d.ptRegs.fields.length;
+      expect(nonzero.length === 0, 'C3', `fork_idle left non-zero registers in pt_regs: ${nonzero.join(', ')}`);
       expect(!env.k.trace.includes(`${pid}:schedule_tail`), 'C3', 'the idle task was woken in ret_from_fork');
       expect(result(env, pidOf(env), 'pid') === BigInt(pidOf(env)), 'C3', 'the system did not run normally beside the extra idle task');
     },
@@ -335,7 +352,14 @@ export const kthreadScenarios: ScenarioDef[] = [
         [env.d.syscall.ret, ...comparableRegs(env.d).filter((r) => r !== env.d.syscall.ret)].map((r) => [r, hex(slot(env, pid, r === env.d.syscall.ret ? 'ret0' : `start.${r}`, '/bin/next'))]),
       );
       env.observed.exitCode = t.exitCode >> 8;
-      if (keeps) expect(kept.length === regs.length, 'C3', `this kernel keeps the registers across execve, but ${regs.filter((r) => !kept.includes(r)).join(', ')} changed`);
+      if (keeps) {
+        // s390's ELF_PLAT_INIT zeroes r14 (the atexit pointer) and keeps the rest
+        const clears = new Set(env.d.abi.execClearsRegisters ?? []);
+        const lost = regs.filter((r) => !clears.has(r) && !kept.includes(r));
+        expect(lost.length === 0, 'C3', `this kernel keeps the registers across execve, but ${lost.join(', ')} changed`);
+        const notZero = regs.filter((r) => clears.has(r) && slot(env, pid, `start.${r}`, '/bin/next') !== 0n);
+        expect(notZero.length === 0, 'C3', `this kernel zeroes ${[...clears].join(', ')} at execve, but ${notZero.map((r) => `${r}=${hex(slot(env, pid, `start.${r}`, '/bin/next'))}`).join(', ')}`);
+      }
       else expect(kept.length === 0, 'C3', `registers kept their pre-exec values: ${kept.join(', ')}`);
     },
   },
@@ -343,7 +367,7 @@ export const kthreadScenarios: ScenarioDef[] = [
     id: 'regs.current-pt-regs',
     group: 'regs',
     contracts: ['C4'],
-    title: 'current_pt_regs() == task_pt_regs(current) in a syscall and holds the user registers',
+    title: 'in a syscall, C runs on the task stack below current_pt_regs(), which holds the user registers (the entry glue handing C any other frame fails every C entry)',
     programs: () => ({ '/init': prog('/init', [{ op: 'fillRegs', seed: 0x3300n }, sys('sched_yield'), ...exit(0)]) }),
     setup(env) {
       env.k.onSyscall = (name) => {
@@ -351,15 +375,19 @@ export const kthreadScenarios: ScenarioDef[] = [
         const k = env.k;
         const regs = k.currentPtRegs();
         env.state.base = regs.base;
-        env.state.task = k.taskPtRegs(k.current()).base;
-        env.state.top = k.current().stackTop;
-        env.state.snap = Object.fromEntries(comparableRegs(env.d).map((r) => [r, regs.get(r)]));
+        env.state.stackBase = k.current().stackBase;
+        // the stack the entry glue runs C on: the task's own, below pt_regs
+        env.state.sp = k.m.reg(k.desc.registers.sp);
+        // a register pt_regs has no slot for (alpha/m68k: the callee-saved ones of switch_stack,
+        // saved only around fork, signals and ptrace stops) is still live in the CPU here
+        env.state.snap = Object.fromEntries(comparableRegs(env.d).map((r) => [r, regs.has(r) ? regs.get(r) : k.m.reg(r)]));
       };
     },
     check(env) {
       expect(env.state.base !== undefined, 'C4', 'sched_yield never ran');
-      expect(env.state.base === env.state.task, 'C4', `current_pt_regs() ${hex(env.state.base as bigint)} != task_pt_regs(current) ${hex(env.state.task as bigint)}`);
-      expect((env.state.top as bigint) - (env.state.base as bigint) === BigInt(env.d.ptRegs.size), 'C4', 'pt_regs are not at the top of the kernel stack');
+      const sp = env.state.sp as bigint;
+      env.observed.cSpBelowPtRegs = sp > (env.state.stackBase as bigint) && sp <= (env.state.base as bigint);
+      expect(env.observed.cSpBelowPtRegs, 'C4', `the syscall's C ran with sp ${hex(sp)}, not on the task's stack below current_pt_regs() ${hex(env.state.base as bigint)}`);
       const d = env.d;
       const skip = new Set([d.syscall.nr, d.syscall.ret, ...d.syscall.clobbers]);
       const snap = env.state.snap as Record<string, bigint>;

@@ -50,6 +50,28 @@ export interface CpuModel {
   boot(m: CpuMachine, k: KernelApi): void;
   /** The instructions that return from the kernel to user mode, checked where they execute (C2, C5). */
   readonly returnToUser: ReturnToUser;
+  /** How the CPU takes an external interrupt (C12); absent: the port has no irq entry yet. */
+  readonly irq?: IrqModel;
+}
+
+/**
+ * An external interrupt (a timer), entered the way the CPU enters it. Both methods run
+ * between two instructions, from a code hook at the next instruction (the one the
+ * interrupt arrives before: the pc), whether the CPU is in user or kernel mode.
+ */
+export interface IrqModel {
+  /**
+   * Whether the CPU would take a pending interrupt before this instruction: interrupts
+   * enabled (always in user mode on most CPUs), and no architectural shadow (x86: the
+   * instruction after `sti` or `mov ss`, m.lastInstruction(); a branch delay slot).
+   */
+  canTake(m: CpuMachine): boolean;
+  /**
+   * Take it as the hardware does (save the return state where the CPU saves it, switch
+   * privilege and stack, mask interrupts, jump to the vector the boot state set up). The
+   * interrupted instruction is the pc; it runs after the return from the interrupt.
+   */
+  take(m: CpuMachine, k: KernelApi): void;
 }
 
 /**
@@ -68,5 +90,18 @@ export interface ReturnToUser {
    * this instruction does not return to user mode (a return to the kernel, or a pattern
    * match that is no instruction start).
    */
-  check(m: CpuMachine, addr: bigint, size: number, stackTop: bigint, ptRegsSize: number): { pc: bigint; sp: bigint; expectedSp: bigint } | null;
+  check(m: CpuMachine, addr: bigint, size: number, stackTop: bigint, ptRegsSize: number): ReturnToUserState | null;
+}
+
+export interface ReturnToUserState {
+  /** the user pc it returns to */
+  pc: bigint;
+  /** the kernel stack pointer now, and what it is when nothing but pt_regs is left */
+  sp: bigint;
+  expectedSp: bigint;
+  /**
+   * CPU state kernel and user must not share, found live at the return (x86-64: the
+   * kernel's GS base, a missing swapgs): the contract and what was seen.
+   */
+  violation?: { contract: string; message: string };
 }

@@ -76,12 +76,26 @@ export interface ArchDescriptor {
     calleeSaved: string[];
     /** The thread-pointer register CLONE_SETTLS sets (x86-64 fs_base, AArch64 tpidr_el0). */
     tls?: string;
+    /**
+     * Where the user stack pointer is while the kernel runs, when pt_regs has no slot for it
+     * (m68k: the banked usp, rdusp()/wrusp()); registers.sp then needs no pt_regs slot.
+     */
+    userSp?: string;
     /** Registers the user-program templates (src/user.hbs) use as temporaries. */
     scratch: string[];
     /** Other register names the descriptor or the port refers to (flags, status, banked sp, ...). */
     extra: string[];
   };
-  callingConvention: { args: string[]; ret: string; returnAddress: string; stackArgs?: { offset: number; count: number } };
+  callingConvention: {
+    args: string[];
+    ret: string;
+    returnAddress: string;
+    stackArgs?: { offset: number; count: number };
+    /** Registers a C function may change (caller-saved, besides ret): every return from C leaves a poison value in them, as compiled code may. */
+    callerSaved?: string[];
+    /** Where a C function returns to, past the address in returnAddress (SPARC: 8, `retl` is `jmpl %o7 + 8`). Default 0. */
+    returnOffset?: number;
+  };
   syscall: {
     instruction: string;
     /** Length of the trap instruction: a restart rewinds the pc by this much. */
@@ -94,6 +108,18 @@ export interface ArchDescriptor {
     clobbers: string[];
     /** Which clone() argument carries the TLS value (3 or 4: the CLONE_BACKWARDS variants differ). */
     cloneTlsArg: number;
+    /**
+     * Which clone() arguments carry the flags and the new stack (default 0 and 1). s390
+     * selects CLONE_BACKWARDS2, clone(newsp, flags, parent_tid, child_tid, tls): 1 and 0.
+     */
+    cloneFlagsArg?: number;
+    cloneStackArg?: number;
+    /**
+     * The vDSO label (in entry.S) through which a handler-less ERESTART_RESTARTBLOCK restart
+     * re-enters the kernel instead of rewinding to the trap instruction, leaving the user's
+     * number register alone (s390 since v5.14: __kernel_restart_syscall, `svc 7`).
+     */
+    restartBlockTrampoline?: string;
     numbers: Record<string, number>;
   };
   ptRegs: FrameLayout;
@@ -108,7 +134,12 @@ export interface ArchDescriptor {
   /** The switch_stack of alpha/m68k-style ports, or null. */
   switchStack: FrameLayout | null;
   /** Where copy_thread leaves a kernel thread's fn and arg: registers of the switch frame. */
-  kthread: { fn: string; arg: string };
+  kthread: {
+    fn: string;
+    arg: string;
+    /** Where copy_thread leaves them: the switch frame (default) or the child's pt_regs (s390 childregs.gprs[9]/[10]). */
+    frame?: 'switchFrame' | 'ptRegs';
+  };
   /** TIF_* bit numbers. */
   tif: Record<string, number>;
   /** Mask name -> TIF bit names. */
@@ -116,7 +147,11 @@ export interface ArchDescriptor {
   /** Where the arch's uapi numbers differ from asm-generic's (errno, signals, sigaction). */
   abi: AbiOverrides;
   /** Role -> entry.S label the core calls or checks (switchTo, retFromFork). */
-  symbols: { switchTo: string; retFromFork: string } & Record<string, string>;
+  /**
+   * entry.S labels by role: switch_to, ret_from_fork, and the optional copyToUser (copy_to_user(to, from, n) -> bytes not copied).
+   * A role "sys_<name>" puts that label in the syscall's sys_call_table slot instead of the C function (an asm syscall stub, sparc sys_fork).
+   */
+  symbols: { switchTo: string; retFromFork: string; copyToUser?: string } & Record<string, string>;
   notes?: string[];
 }
 
@@ -342,7 +377,7 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
   const memory = Object.fromEntries(MEMORY_KEYS.map((k) => [k, c.address(`memory.${k}`, mem[k])])) as Record<MemoryRegion, bigint>;
   if (memory.userSize === 0n) c.expect('memory.userSize', 'a non-zero size', mem['userSize']);
 
-  const rg = c.object('registers', o['registers'], { required: ['pc', 'sp', 'user', 'calleeSaved'], optional: ['tls', 'extra', 'scratch'] });
+  const rg = c.object('registers', o['registers'], { required: ['pc', 'sp', 'user', 'calleeSaved'], optional: ['tls', 'userSp', 'extra', 'scratch'] });
   const registers: ArchDescriptor['registers'] = {
     pc: c.string('registers.pc', rg['pc']),
     sp: c.string('registers.sp', rg['sp']),
@@ -352,10 +387,12 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
     scratch: rg['scratch'] === undefined ? [] : c.stringArray('registers.scratch', rg['scratch'], false),
   };
   if (rg['tls'] !== undefined) registers.tls = c.string('registers.tls', rg['tls']);
+  if (rg['userSp'] !== undefined) registers.userSp = c.string('registers.userSp', rg['userSp']);
 
-  const cc = c.object('callingConvention', o['callingConvention'], { required: ['args', 'ret', 'returnAddress'], optional: ['stackArgs'] });
+  const cc = c.object('callingConvention', o['callingConvention'], { required: ['args', 'ret', 'returnAddress'], optional: ['stackArgs', 'callerSaved', 'returnOffset'] });
   const callingConvention: ArchDescriptor['callingConvention'] = {
-    args: c.stringArray('callingConvention.args', cc['args']),
+    // m68k passes every C argument on the stack (stackArgs) and none in registers
+    args: c.stringArray('callingConvention.args', cc['args'], cc['stackArgs'] === undefined),
     ret: c.string('callingConvention.ret', cc['ret']),
     returnAddress: c.string('callingConvention.returnAddress', cc['returnAddress']),
   };
@@ -363,10 +400,20 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
     const sa = c.object('callingConvention.stackArgs', cc['stackArgs'], { required: ['offset', 'count'] });
     callingConvention.stackArgs = { offset: c.int('callingConvention.stackArgs.offset', sa['offset']), count: c.int('callingConvention.stackArgs.count', sa['count'], 1, 'a positive integer') };
   }
+  if (cc['returnOffset'] !== undefined) {
+    if (callingConvention.returnAddress === 'stack') c.fail('callingConvention.returnOffset', 'only a return-address register has an offset');
+    callingConvention.returnOffset = c.int('callingConvention.returnOffset', cc['returnOffset']);
+  }
+  if (cc['callerSaved'] !== undefined) {
+    callingConvention.callerSaved = c.stringArray('callingConvention.callerSaved', cc['callerSaved']);
+    for (const r of [callingConvention.ret, callingConvention.returnAddress]) {
+      if (callingConvention.callerSaved.includes(r)) c.fail('callingConvention.callerSaved', `${JSON.stringify(r)} carries the return value or address: it is never poisoned, leave it out`);
+    }
+  }
 
   const sc = c.object('syscall', o['syscall'], {
     required: ['instruction', 'insnBytes', 'nr', 'args', 'ret', 'error', 'cloneTlsArg', 'numbers'],
-    optional: ['clobbers'],
+    optional: ['clobbers', 'cloneFlagsArg', 'cloneStackArg', 'restartBlockTrampoline'],
   });
   const eo = c.object('syscall.error', sc['error'], { required: ['convention'], optional: ['flag', 'bit'] });
   const conv = c.oneOf('syscall.error.convention', eo['convention'], ['negative', 'flag'] as const);
@@ -391,6 +438,13 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
     numbers: {},
   };
   if (syscall.cloneTlsArg > 5) c.expect('syscall.cloneTlsArg', 'an argument index 3..5', sc['cloneTlsArg']);
+  for (const key of ['cloneFlagsArg', 'cloneStackArg'] as const) {
+    if (sc[key] === undefined) continue;
+    syscall[key] = c.int(`syscall.${key}`, sc[key]);
+    if (syscall[key]! > 1) c.expect(`syscall.${key}`, 'an argument index 0 or 1', sc[key]);
+  }
+  if ((syscall.cloneFlagsArg ?? 0) === (syscall.cloneStackArg ?? 1)) c.fail('syscall.cloneStackArg', 'clone flags and the new stack cannot be the same argument');
+  if (sc['restartBlockTrampoline'] !== undefined) syscall.restartBlockTrampoline = c.symbol('syscall.restartBlockTrampoline', sc['restartBlockTrampoline']);
   const nums = c.object('syscall.numbers', sc['numbers']);
   if (Object.keys(nums).length === 0) c.expect('syscall.numbers', 'a non-empty map of syscall name to number', nums);
   for (const [k, v] of Object.entries(nums)) {
@@ -414,7 +468,8 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
   if (switchFrame.location === 'thread' && switchFrame.offset + switchFrame.size > thread.size) {
     c.fail('switchFrame', `a frame in the thread struct at offset ${switchFrame.offset} size ${switchFrame.size} does not fit thread.size ${thread.size}`);
   }
-  if (switchFrame.location === 'stack' && !thread.fields.some((f) => f.name === 'sp')) c.fail('thread.fields', 'a switch frame on the stack needs a thread field "sp" pointing at it');
+  // x86 thread.sp; m68k thread.ksp
+  if (switchFrame.location === 'stack' && !thread.fields.some((f) => f.name === 'sp' || f.name === 'ksp')) c.fail('thread.fields', 'a switch frame on the stack needs a thread field "sp" (or "ksp") pointing at it');
   const switchStack = o['switchStack'] === undefined || o['switchStack'] === null ? null : frame(c, 'switchStack', o['switchStack']);
 
   const tifRaw = c.object('tif', o['tif']);
@@ -442,10 +497,13 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
     workMasks[k] = names;
   }
 
-  const kt = c.object('kthread', o['kthread'], { required: ['fn', 'arg'] });
-  const kthread = { fn: c.string('kthread.fn', kt['fn']), arg: c.string('kthread.arg', kt['arg']) };
+  const kt = c.object('kthread', o['kthread'], { required: ['fn', 'arg'], optional: ['frame'] });
+  const kthread: ArchDescriptor['kthread'] = { fn: c.string('kthread.fn', kt['fn']), arg: c.string('kthread.arg', kt['arg']) };
+  if (kt['frame'] !== undefined) kthread.frame = c.oneOf('kthread.frame', kt['frame'], ['switchFrame', 'ptRegs'] as const);
+  const ktFrame = kthread.frame === 'ptRegs' ? ptRegs : switchFrame;
+  const ktName = kthread.frame === 'ptRegs' ? 'ptRegs' : 'switchFrame';
   for (const r of ['fn', 'arg'] as const) {
-    if (!switchFrame.fields.some((f) => f.reg === kthread[r])) c.fail(`kthread.${r}`, `register ${JSON.stringify(kthread[r])} has no slot in switchFrame (a field with "reg": ${JSON.stringify(kthread[r])})`);
+    if (!ktFrame.fields.some((f) => f.reg === kthread[r])) c.fail(`kthread.${r}`, `register ${JSON.stringify(kthread[r])} has no slot in ${ktName} (a field with "reg": ${JSON.stringify(kthread[r])})`);
   }
 
   const sy = c.object('symbols', o['symbols']);
@@ -455,7 +513,7 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
 
   const abi: AbiOverrides = {};
   if (o['abi'] !== undefined) {
-    const ab = c.object('abi', o['abi'], { required: [], optional: ['errno', 'signals', 'sa', 'how', 'sigaction', 'nsig', 'libcRestorer', 'restorerFallback', 'execKeepsRegisters'] });
+    const ab = c.object('abi', o['abi'], { required: [], optional: ['errno', 'signals', 'sa', 'how', 'sigaction', 'nsig', 'libcRestorer', 'restorerFallback', 'execKeepsRegisters', 'execClearsRegisters', 'ptraceSkipResultAtExit'] });
     const table = <K extends string>(key: string, known: Record<K, number>, nullable = false): Partial<Record<K, number | null>> | undefined => {
       if (ab[key] === undefined) return undefined;
       const t = c.object(`abi.${key}`, ab[key], { required: [], optional: Object.keys(known) });
@@ -483,12 +541,13 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
       for (const need of ['handler', 'flags', 'mask']) if (!f.fields.some((x) => x.name === need)) c.fail('abi.sigaction.fields', `needs a field "${need}"`);
       abi.sigaction = { size: f.size, fields: f.fields };
     }
-    for (const flag of ['libcRestorer', 'execKeepsRegisters'] as const) {
+    for (const flag of ['libcRestorer', 'execKeepsRegisters', 'ptraceSkipResultAtExit'] as const) {
       if (ab[flag] === undefined) continue;
       if (typeof ab[flag] !== 'boolean') c.expect(`abi.${flag}`, 'true or false', ab[flag]);
       abi[flag] = ab[flag] as boolean;
     }
-    if (ab['restorerFallback'] !== undefined) abi.restorerFallback = c.oneOf('abi.restorerFallback', ab['restorerFallback'], ['vdso', 'none'] as const);
+    if (ab['execClearsRegisters'] !== undefined) abi.execClearsRegisters = c.stringArray('abi.execClearsRegisters', ab['execClearsRegisters'], false);
+    if (ab['restorerFallback'] !== undefined) abi.restorerFallback = c.oneOf('abi.restorerFallback', ab['restorerFallback'], ['vdso', 'stack', 'none'] as const);
     if (ab['nsig'] !== undefined) abi.nsig = c.int('abi.nsig', ab['nsig'], 32, 'a signal count (_NSIG) of at least 32');
   }
 
@@ -502,7 +561,9 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
   registers.calleeSaved.forEach((r, i) => checkReg(`registers.calleeSaved[${i}]`, r));
   registers.scratch.forEach((r, i) => checkReg(`registers.scratch[${i}]`, r));
   if (registers.tls !== undefined) checkReg('registers.tls', registers.tls);
+  if (registers.userSp !== undefined) checkReg('registers.userSp', registers.userSp);
   checkReg('syscall.nr', syscall.nr);
+  abi.execClearsRegisters?.forEach((r, i) => checkReg(`abi.execClearsRegisters[${i}]`, r));
   checkReg('syscall.ret', syscall.ret);
   syscall.args.forEach((r, i) => checkReg(`syscall.args[${i}]`, r));
   syscall.clobbers.forEach((r, i) => checkReg(`syscall.clobbers[${i}]`, r));
@@ -521,7 +582,7 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
     if (!inPtRegs.has(r)) c.fail(path, `register ${JSON.stringify(r)} has no slot in ptRegs (a field with "reg": ${JSON.stringify(r)})`);
   };
   needSlot('registers.pc', registers.pc);
-  needSlot('registers.sp', registers.sp);
+  if (registers.userSp === undefined) needSlot('registers.sp', registers.sp);
   needSlot('syscall.nr', syscall.nr);
   needSlot('syscall.ret', syscall.ret);
   syscall.args.forEach((r, i) => needSlot(`syscall.args[${i}]`, r));

@@ -61,6 +61,12 @@ export interface SyscallHooks {
   syscall_get_arguments?(k: KernelApi, regs: PtRegs): bigint[];
   /** syscall_set_arguments() (PTRACE_SET_SYSCALL_INFO). Default: arch.json syscall.args in pt_regs. */
   syscall_set_arguments?(k: KernelApi, regs: PtRegs, args: bigint[]): void;
+  /**
+   * The arch's own syscalls, by the name arch.json numbers them under (x86-64 arch_prctl,
+   * arm set_tls): C of the arguments, like the generic ones. One with a generic name
+   * replaces the generic one (sparc rt_sigaction: the restorer is an argument).
+   */
+  arch_syscalls?: Record<string, (k: KernelApi, ...args: bigint[]) => CGen | bigint>;
 }
 
 /** process.c */
@@ -76,6 +82,12 @@ export interface ProcessHooks {
   start_thread(k: KernelApi, regs: PtRegs, pc: bigint, sp: bigint): void;
   /** The C half of __switch_to (TLS: x86 fs_base, AArch64 tpidr_el0), run before the asm switch. */
   __switch_to?(k: KernelApi, prev: Task, next: Task): void;
+  /**
+   * prepare_arch_switch(next): runs in prev, before the address space changes (sparc32
+   * flushes every register window to its stack there, so prev's user windows land in prev's
+   * memory). May call guest code. Default: nothing.
+   */
+  prepare_arch_switch?(k: KernelApi, prev: Task, next: Task): CGen;
 }
 
 /** signal.c */
@@ -90,6 +102,14 @@ export interface SignalHooks {
   restore_rt_frame(k: KernelApi, regs: PtRegs): { blocked: bigint } | null;
   /** arch_do_signal_or_restart(regs): deliver one signal or decide a handler-less restart (generic-entry / arch models). */
   arch_do_signal_or_restart?(k: KernelApi, regs: PtRegs): CGen;
+  /**
+   * do_signal(regs, syscall) of the do-work-pending model (arm's arch/arm/kernel/signal.c):
+   * deliver one signal, or decide a handler-less restart and return its code (1, or -1 for
+   * restart_syscall) for the glue to carry out in the kernel. Default: the core's
+   * (kernel/entry/do-work-pending.ts doSignal). arm has its own so that its restart guards
+   * are its own code (and its bug zoo can reach them).
+   */
+  do_signal?(k: KernelApi, regs: PtRegs, syscall: boolean): Generator<{ call: bigint; args: bigint[] }, number, bigint>;
   /** Offset of a user register's saved value from the ucontext pointer handed to the handler (scenarios edit contexts). */
   ucontext_reg_offset(reg: string): number;
 }
@@ -101,6 +121,8 @@ export type EntryFunctions = Record<string, (k: KernelApi, ...args: bigint[]) =>
 export interface EntryHooks {
   /** The functions entry.S calls, per entry model the port offers. */
   models: Partial<Record<EntryModel, EntryFunctions>>;
+  /** user_mode(regs) (asm/ptrace.h): the frame was saved from user mode (x86 cs & 3, arm64 PSTATE.M == EL0t). */
+  user_mode?(k: KernelApi, regs: PtRegs): boolean;
   /** arch_exit_to_user_mode_work(regs, ti_work): the arch's own work bits, inside the exit loop (arm64 FOREIGN_FPSTATE, MTE_ASYNC_FAULT). */
   arch_exit_to_user_mode_work?(k: KernelApi, regs: PtRegs, tiWork: bigint): void;
   /** arch_exit_to_user_mode_prepare(regs, ti_work): once after the loop (x86 USER_RETURN_NOTIFY, NEED_FPU_LOAD). */

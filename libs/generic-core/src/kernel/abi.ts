@@ -76,8 +76,19 @@ export interface AbiOverrides {
   libcRestorer?: boolean;
   /** execve leaves the general registers as they were (riscv: no ELF_PLAT_INIT, start_thread sets pc, sp, status only) */
   execKeepsRegisters?: boolean;
-  /** where a handler installed without SA_RESTORER returns: the vDSO's trampoline, or nowhere (the frame is refused: SIGSEGV) */
-  restorerFallback?: 'vdso' | 'none';
+  /**
+   * a tracer that skips a syscall at the entry stop (number -1) can set its result only at the
+   * exit stop: the kernel writes -ENOSYS over it when it skips (powerpc do_syscall_trace_enter())
+   */
+  ptraceSkipResultAtExit?: boolean;
+  /** with execKeepsRegisters: the registers exec zeroes all the same (s390 ELF_PLAT_INIT: r14, the atexit pointer) */
+  execClearsRegisters?: string[];
+  /**
+   * where a handler installed without SA_RESTORER returns: the vDSO's trampoline, a
+   * trampoline the kernel writes into the signal frame on the user stack (m68k retcode), or
+   * nowhere (the frame is refused: SIGSEGV)
+   */
+  restorerFallback?: 'vdso' | 'stack' | 'none';
 }
 
 /** The asm-generic struct sigaction for a word size: handler, flags, restorer, mask. */

@@ -27,15 +27,28 @@ export interface CallingConvention {
   returnAddress: string;
   /** Arguments past the registers, in words at sp + offset (MIPS o32: 16, after the home area). */
   stackArgs?: { offset: number; count: number };
+  /** Caller-saved registers: poisoned on every return from C, as compiled C may leave them anything. */
+  callerSaved?: string[];
+  /**
+   * Bytes between the address the call leaves in the return-address register and where the
+   * callee returns to (default 0). SPARC: `call` leaves its own address in %o7 and `retl`
+   * returns to %o7 + 8, past the delay slot.
+   */
+  returnOffset?: number;
   sp: string;
   pc: string;
   wordSize: number;
 }
 
+/** What a caller-saved register holds after a call into C. */
+export const POISON64 = 0x5ca7_c0de_5ca7_c0den;
+
 interface Frame {
   name: string;
   gen: CGen;
   retAddr: bigint;
+  /** words of arguments its guest call pushed on the stack (m68k: every C argument), for the caller to pop */
+  pushed?: number;
 }
 
 export class Bridge {
@@ -103,6 +116,8 @@ export class Bridge {
       const stack = this.frames.get(key);
       const frame = stack?.pop();
       if (!frame) throw new Error(`guest returned to the C return stub but task 0x${key.toString(16)} has no suspended C frame`);
+      // the caller pops the arguments it pushed
+      if (frame.pushed) this.m.setReg(this.cc.sp, this.m.reg(this.cc.sp) + BigInt(frame.pushed * this.cc.wordSize));
       this.step(frame, this.m.reg(this.cc.ret));
       return;
     }
@@ -116,7 +131,7 @@ export class Bridge {
     const retAddr =
       this.cc.returnAddress === 'stack'
         ? this.m.readUint(this.m.reg(this.cc.sp), this.cc.wordSize)
-        : this.m.reg(this.cc.returnAddress);
+        : this.m.reg(this.cc.returnAddress) + BigInt(this.cc.returnOffset ?? 0);
     this.running = stub.name;
     const out = stub.fn(...args);
     if (out !== null && typeof out === 'object' && typeof (out as CGen).next === 'function') {
@@ -139,13 +154,25 @@ export class Bridge {
     let stack = this.frames.get(key);
     if (!stack) this.frames.set(key, (stack = []));
     stack.push(frame);
-    call.args.forEach((v, i) => this.m.setReg(this.cc.args[i]!, BigInt.asUintN(64, v)));
+    const inRegs = this.cc.args.length;
+    call.args.slice(0, inRegs).forEach((v, i) => this.m.setReg(this.cc.args[i]!, BigInt.asUintN(64, v)));
+    // arguments past the registers go on the stack, the first one lowest (m68k passes every
+    // C argument there), under the return address
+    const onStack = call.args.slice(inRegs);
+    frame.pushed = onStack.length;
+    if (onStack.length > 0) {
+      if (this.cc.returnAddress !== 'stack') throw new Error(`a guest call with ${call.args.length} arguments: only ${inRegs} fit in registers, and stack arguments are pushed only where the return address is on the stack`);
+      const w = this.cc.wordSize;
+      const sp = this.m.reg(this.cc.sp) - BigInt(onStack.length * w);
+      onStack.forEach((v, i) => this.m.writeUint(sp + BigInt(i * w), w, BigInt.asUintN(w * 8, v)));
+      this.m.setReg(this.cc.sp, sp);
+    }
     if (this.cc.returnAddress === 'stack') {
       const sp = this.m.reg(this.cc.sp) - BigInt(this.cc.wordSize);
       this.m.writeUint(sp, this.cc.wordSize, this.retStub);
       this.m.setReg(this.cc.sp, sp);
     } else {
-      this.m.setReg(this.cc.returnAddress, this.retStub);
+      this.m.setReg(this.cc.returnAddress, this.retStub - BigInt(this.cc.returnOffset ?? 0));
     }
     this.m.setReg(this.cc.pc, call.call);
   }
@@ -155,11 +182,18 @@ export class Bridge {
     this.running = undefined;
     if (this.halted) return;
     const v = value === undefined ? 0n : BigInt(value);
+    // entry code that keeps a value in a caller-saved register across a call into C, or an
+    // interrupt entry that does not save one, shows up as this value
+    for (const r of this.cc.callerSaved ?? []) this.m.setReg(r, this.poison);
     this.m.setReg(this.cc.ret, BigInt.asUintN(64, v));
     if (this.cc.returnAddress === 'stack') {
       this.m.setReg(this.cc.sp, this.m.reg(this.cc.sp) + BigInt(this.cc.wordSize));
     }
     this.m.setReg(this.cc.pc, retAddr);
+  }
+
+  private get poison(): bigint {
+    return this.cc.wordSize === 8 ? POISON64 : POISON64 & 0xffffffffn;
   }
 
   /** Set when the kernel stops the machine from inside a C function: nothing returns any more. */

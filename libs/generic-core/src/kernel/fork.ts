@@ -66,6 +66,7 @@ export function* kernelClone(k: KernelApi, args: CloneArgs, regs: PtRegs | null,
       p.mm = mm;
     }
   }
+  dirtyPtRegs(k, p);
   k.port.process.copy_thread(k, p, args, regs);
   if (regs !== null) {
     k.world.at?.(k, 'fork-copied', parent);
@@ -96,13 +97,25 @@ export function* kernelThread(k: KernelApi, fnName: string, arg: bigint): Gen<bi
   return yield* kernelClone(k, { flags: CLONE_VM, stack: 0n, tls: 0n, fn, fnArg: arg }, null, fnName);
 }
 
-/** fork_idle(): copy_thread with zero-filled regs; never woken in ret_from_fork. */
+/**
+ * The new task's pt_regs start as garbage: copy_thread() must define every byte (the
+ * parent's registers, or zeroes for a kernel thread), not rely on a clean stack.
+ */
+export function dirtyPtRegs(k: KernelApi, p: Task): void {
+  k.m.write(k.taskPtRegs(p).base, new Uint8Array(k.desc.ptRegs.size).fill(0xa5));
+}
+
+/**
+ * fork_idle() (6.18 kernel/fork.c): a kernel thread with fn = idle_dummy, which is never
+ * called: the idle task of another CPU starts in its bring-up code, never through
+ * ret_from_fork. (In 2012 it was copy_thread() with a zero-filled regs struct; both
+ * leave zeroed pt_regs.)
+ */
 export function forkIdle(k: KernelApi): Task {
   const p = k.allocTask('swapper/1', true);
   p.idle = true;
   p.state = 'interruptible';
-  const scratch = k.taskPtRegs(p);
-  scratch.zero();
-  k.port.process.copy_thread(k, p, { flags: 0n, stack: 0n, tls: 0n, fn: null, fnArg: 0n }, scratch);
+  dirtyPtRegs(k, p);
+  k.port.process.copy_thread(k, p, { flags: CLONE_VM, stack: 0n, tls: 0n, fn: k.bridge.addr('idle_dummy'), fnArg: 0n }, null);
   return p;
 }

@@ -11,7 +11,7 @@ import type { ArchPort, EntryFunctions } from '../contracts/port.ts';
 import { Bridge, type CFunction, type CGen } from './bridge.ts';
 import { PtRegs, ptRegsLayout, type PtRegsLayout } from './ptregs.ts';
 import { makeAbi, type Abi } from './abi.ts';
-import type { ExitToUser, KernelApi, KSignal, Mm, SigAction, SyscallEntry, Task, UserImage, World } from './types.ts';
+import type { ExitToUser, IrqPlan, IrqRecord, KernelApi, KSignal, Mm, SigAction, SyscallEntry, Task, UserImage, World } from './types.ts';
 import type { CloneArgs } from '../contracts/port.ts';
 import {
   asmOffsets,
@@ -36,6 +36,7 @@ import * as syscalls from './syscalls.ts';
 import * as defaults from './defaults.ts';
 import * as common from './entry/common.ts';
 import * as dwp from './entry/do-work-pending.ts';
+import * as irq from './irq.ts';
 import { symbolize } from './symbols.ts';
 
 /** Offsets in `text` where one of the byte patterns starts. */
@@ -89,6 +90,9 @@ export class Kernel implements KernelApi {
   readonly results = new Map<number, Map<bigint, bigint>>();
   readonly output: string[] = [];
   readonly handledWork: Record<string, number> = {};
+  readonly irqs: IrqRecord[] = [];
+  readonly irqsInFlight: IrqRecord[] = [];
+  irqPlan?: IrqPlan;
   onSyscall?: (name: string, t: Task, args: bigint[]) => void;
   clock = 0n;
   inputQueue: Uint8Array[] = [];
@@ -124,7 +128,7 @@ export class Kernel implements KernelApi {
     const cc = this.desc.callingConvention;
     this.bridge = new Bridge(
       this.m,
-      { args: cc.args, ret: cc.ret, returnAddress: cc.returnAddress, sp: this.desc.registers.sp, pc: this.desc.registers.pc, wordSize: this.wordSize, ...(cc.stackArgs ? { stackArgs: cc.stackArgs } : {}) },
+      { args: cc.args, ret: cc.ret, returnAddress: cc.returnAddress, sp: this.desc.registers.sp, pc: this.desc.registers.pc, wordSize: this.wordSize, ...(cc.stackArgs ? { stackArgs: cc.stackArgs } : {}), ...(cc.callerSaved ? { callerSaved: cc.callerSaved } : {}), ...(cc.returnOffset ? { returnOffset: cc.returnOffset } : {}) },
       this.desc.memory.stubs,
       STUBS_SIZE,
       () => this.cur?.addr ?? 0n,
@@ -186,6 +190,18 @@ export class Kernel implements KernelApi {
     const mem = this.desc.memory;
     return addr >= mem.user && size >= 0n && addr + size <= mem.user + mem.userSize;
   }
+  /** Where `pc` is, the way an oops names it: an entry.S symbol+offset, a C function, a user address. */
+  describePc(pc: bigint): string {
+    const mem = this.desc.memory;
+    if (pc >= mem.kernelText && pc < mem.kernelText + BigInt(KERNEL_TEXT_SIZE)) return symbolize(this.symbols, pc);
+    if (pc >= mem.stubs && pc < mem.stubs + BigInt(STUBS_SIZE)) {
+      const c = [...this.bridge.names()].find(([, a]) => a === pc);
+      return c ? `${c[0]} (C)` : pc === this.bridge.retStub ? 'the C return stub' : `0x${pc.toString(16)} (stub page)`;
+    }
+    if (pc >= mem.user && pc < mem.user + mem.userSize) return `user 0x${pc.toString(16)}`;
+    return `0x${pc.toString(16)} (no code there)`;
+  }
+
   bug(contract: string, message: string): never {
     throw new KernelBug(contract, message);
   }
@@ -296,6 +312,11 @@ export class Kernel implements KernelApi {
   signalRestartAfterGetSignal = (regs: PtRegs) => signal.restartAfterGetSignal(this, regs);
   signalRestartBeforeGetSignal = (regs: PtRegs) => signal.restartBeforeGetSignal(this, regs);
 
+  userMode = (regs: PtRegs) => irq.userMode(this, regs);
+  handleIrq = (regs: PtRegs) => irq.handleIrq(this, regs);
+  irqentryEnter = (regs: PtRegs) => irq.irqentryEnter(this, regs);
+  irqentryExit = (regs: PtRegs, state: { user: boolean }) => irq.irqentryExit(this, regs, state);
+
   // ---------------------------------------------------------------- boot
   boot(): void {
     const mem = this.desc.memory;
@@ -340,7 +361,11 @@ export class Kernel implements KernelApi {
     const ni = this.bridge.addr('sys_ni_syscall');
     const table = new Array<bigint>(nrMax).fill(ni);
     for (const [name] of nrs) {
-      const stub = this.bridge.names().get(`sys_${name}`);
+      // arch.json symbols["sys_<name>"]: the slot holds an entry.S stub instead (Linux's asm
+      // syscall stubs, sparc sys_fork / sys_rt_sigreturn: they flush register windows or
+      // leave by another path), which calls the C function itself
+      const asmStub = this.desc.symbols[`sys_${name}`];
+      const stub = asmStub !== undefined ? this.sym(asmStub) : this.bridge.names().get(`sys_${name}`);
       if (stub !== undefined) table[this.desc.syscall.numbers[name]!] = stub;
     }
     m.write(sysCallTable, this.words(table));
@@ -373,11 +398,17 @@ export class Kernel implements KernelApi {
     // every user-mode instruction, per task (the counts scenarios compare); the first one
     // after each return from the kernel must run at the CPU's user privilege level (C2)
     let checkPrivilege = false;
-    this.m.hookCode(mem.user, mem.user + mem.userSize - 1n, (addr) => {
+    const userEnd = mem.user + mem.userSize;
+    this.m.hookCode(mem.user, userEnd - 1n, (addr) => {
       this.userInsns++;
       const pid = this.cur.pid;
       this.userInsnsByPid.set(pid, (this.userInsnsByPid.get(pid) ?? 0) + 1);
       this.lastUserPc.set(pid, addr);
+      const prev = this.m.previousInstruction();
+      if (prev && (prev.addr < mem.user || prev.addr >= userEnd) && !checkPrivilege) {
+        // kernel code ran into user code without an instruction that returns to user mode
+        this.bug('C2', `user code at 0x${addr.toString(16)} was reached from ${this.describePc(prev.addr)} without a return-to-user instruction (${this.cpu.name} returns with what cpu.returnToUser lists)`);
+      }
       if (checkPrivilege) {
         checkPrivilege = false;
         const level = this.cpu.privilege(this.m);
@@ -398,10 +429,27 @@ export class Kernel implements KernelApi {
         const t = this.cur;
         const r = rtu.check(this.m, a, size, t.stackTop, this.layout.size);
         if (!r) return;
+        if (r.violation) this.bug(r.violation.contract, `${r.violation.message} (return to user mode at ${symbolize(this.symbols, a)}, task ${t.pid})`);
         this.exits.push({ pid: t.pid, irqsOn: this.irqsEnabled(), spDelta: r.sp - r.expectedSp, pc: r.pc, at: symbolize(this.symbols, a) });
         checkPrivilege = true;
       });
     }
+  }
+
+  /** The scenario's interrupt line (C12): checks the port can take one, raises the first. */
+  private armIrqPlan(): void {
+    const plan = this.irqPlan;
+    if (!plan) return;
+    if (!this.cpu.irq) throw new Error(`${this.desc.name}: the CPU model has no irq part (src/cpu.ts irq.canTake/take): interrupts are not modelled for this arch yet`);
+    if (plan.afterPc !== undefined) {
+      let raised = false;
+      this.m.hookCode(plan.afterPc, plan.afterPc, () => {
+        if (raised) return;
+        raised = true;
+        irq.raise(this, this.m.instructionCount());
+      });
+    }
+    irq.armNext(this, 0);
   }
 
   // ---------------------------------------------------------------- C functions entry.S calls
@@ -411,6 +459,8 @@ export class Kernel implements KernelApi {
     b.register('schedule', () => this.schedule());
     b.register('schedule_tail', (prev) => this.scheduleTail(prev!));
     b.register('sys_ni_syscall', () => -this.abi.errno.ENOSYS);
+    b.register('handle_irq', (regs) => this.handleIrq(this.ptRegsAt(regs!)));
+    b.register('idle_dummy', () => this.bug('C3', 'idle_dummy() ran: an idle task was started through ret_from_fork'));
     if (this.entryModel === 'do-work-pending') {
       b.register('do_work_pending', (regs, flags, sc) => dwp.doWorkPending(this, regs!, flags!, sc!));
       b.register('syscall_trace_enter', (regs) => dwp.syscallTraceEnter(this, regs!));
@@ -418,7 +468,7 @@ export class Kernel implements KernelApi {
     }
     // sys_call_table slots (asm dispatch): each syscall as a C function of its arguments
     for (const [name, nr] of Object.entries(this.desc.syscall.numbers)) {
-      if (syscalls.implemented(name)) b.register(`sys_${name}`, (...args: bigint[]) => this.callSyscall(nr, args));
+      if (syscalls.implemented(this, name)) b.register(`sys_${name}`, (...args: bigint[]) => this.callSyscall(nr, args));
     }
     // the port's own C entry functions, for the model it runs
     const fns: EntryFunctions = this.port.entry.models[this.entryModel] ?? {};
@@ -433,7 +483,10 @@ export class Kernel implements KernelApi {
     this.m.setReg(this.desc.registers.sp, sp);
     if (cc.returnAddress === 'stack') this.writeWord(sp, 0n);
     else this.m.setReg(cc.returnAddress, 0n);
+    this.armIrqPlan();
     const r = this.m.run(this.bridge.addr('cpu_startup_entry'), { instructions: budget });
+    const lost = this.irqsInFlight[0];
+    if (lost) this.bug('C12', `the interrupt taken at ${lost.at} never reached handle_irq: the irq entry lost it`);
     for (const t of this.tasks) if (!this.results.has(t.pid) && t.mm) this.snapshotResults(t);
     return { instructions: r.instructions };
   }

@@ -17,6 +17,8 @@ export const MAX_TASKS = 48;
 /** Offsets in kernel data: per-cpu words, `sys_call_table` (word entries, index = syscall number), the task_structs. */
 export const SYS_CALL_TABLE_OFFSET = 0x1000n;
 export const TASK_STRUCTS_OFFSET = 0x10000n;
+/** A kernel buffer syscalls copy to user memory from, through the port's copy_to_user (4 KiB). */
+export const KERNEL_BOUNCE_OFFSET = 0x6000n;
 /** kernel data from here up belongs to the arch (GDT, vector pages, ...). */
 export const ARCH_DATA_OFFSET = 0x8000n;
 export const KERNEL_DATA_SIZE = 0x100000;
@@ -29,9 +31,14 @@ export const USER_DATA = 0x11000n;
 export const USER_STACK_TOP = 0x3e000n;
 export const USER_VDSO = 0x3f000n;
 
+/** The per-cpu area: current_task, top_of_stack, two scratch words (word offsets 0..3 from the base). */
+export function perCpuBase(desc: ArchDescriptor): bigint {
+  return desc.memory.kernelData;
+}
+
 /** Absolute per-cpu word addresses: current_task, top_of_stack, two scratch words. */
 export function perCpu(desc: ArchDescriptor): { current: bigint; topOfStack: bigint; scratch: bigint; scratch2: bigint } {
-  const base = desc.memory.kernelData;
+  const base = perCpuBase(desc);
   const w = BigInt(desc.wordSize);
   return { current: base, topOfStack: base + w, scratch: base + 2n * w, scratch2: base + 3n * w };
 }
@@ -62,7 +69,7 @@ function frameOffsets(prefix: string, f: FrameLayout | null, sizeName: string): 
  * PT_* / PT_REGS_SIZE (pt_regs), SF_* / SWITCH_FRAME_SIZE (switch frame), THREAD_* (the
  * arch's thread struct, relative to it), SW_* / SWITCH_STACK_SIZE, TIF_* / _TIF_* and the
  * work masks, __NR_* and NR_syscalls, the errno and signal numbers entry code uses, and
- * the core's TI_FLAGS, TASK_*, THREAD_SIZE, PCPU_*, KTHREAD-free task layout.
+ * the core's TI_FLAGS, TASK_*, THREAD_SIZE, PCPU_* (absolute) and PER_CPU_BASE + PCPU_OFF_*.
  */
 export function asmConstants(desc: ArchDescriptor): Record<string, bigint | number> {
   const out: Record<string, bigint | number> = {
@@ -92,6 +99,17 @@ export function asmConstants(desc: ArchDescriptor): Record<string, bigint | numb
     PCPU_TOP_OF_STACK: pcpu.topOfStack,
     PCPU_SCRATCH: pcpu.scratch,
     PCPU_SCRATCH2: pcpu.scratch2,
+    // the same words relative to the per-cpu base, for arches that reach it through a
+    // register (x86-64 GS after swapgs)
+    PER_CPU_BASE: perCpuBase(desc),
+    PCPU_OFF_CURRENT_TASK: pcpu.current - perCpuBase(desc),
+    PCPU_OFF_TOP_OF_STACK: pcpu.topOfStack - perCpuBase(desc),
+    PCPU_OFF_SCRATCH: pcpu.scratch - perCpuBase(desc),
+    PCPU_OFF_SCRATCH2: pcpu.scratch2 - perCpuBase(desc),
+    // the user address range (TASK_SIZE-like): sparc's window overflow/underflow handlers
+    // check a user %sp against it before they touch the user stack
+    USER_START: desc.memory.user,
+    USER_END: desc.memory.user + desc.memory.userSize,
   });
   return out;
 }

@@ -23,10 +23,25 @@ export function attach(k: KernelApi, t: Task, tracer: Tracer): void {
 
 export function traceeView(k: KernelApi, t: Task): TraceeView {
   const regs = k.taskPtRegs(t);
+  // A register pt_regs has no slot for lives in the switch_stack saved just below pt_regs
+  // (alpha, m68k: ptrace's regoff with SW_REG offsets; the entry code saves it around every
+  // place a tracer can stop the task).
+  const sw = k.desc.switchStack;
+  const swSlot = (r: string) => {
+    const f = regs.has(r) || !sw ? undefined : sw.fields.find((x) => x.reg === r);
+    return f && { addr: regs.base - BigInt(sw!.size) + BigInt(f.offset), size: f.size };
+  };
   return {
     regs,
-    get: (r) => regs.get(r),
-    set: (r, v) => regs.set(r, v),
+    get: (r) => {
+      const s = swSlot(r);
+      return s ? k.m.readUint(s.addr, s.size) : regs.get(r);
+    },
+    set: (r, v) => {
+      const s = swSlot(r);
+      if (s) k.m.writeUint(s.addr, s.size, BigInt.asUintN(s.size * 8, v));
+      else regs.set(r, v);
+    },
     nr: () => k.syscallGetNr(regs),
     setNr: (nr) => k.syscallSetNr(regs, nr),
     args: () => k.syscallGetArguments(regs),

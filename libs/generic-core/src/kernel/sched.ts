@@ -21,6 +21,9 @@ export function anyRunnable(k: KernelApi): boolean {
 
 /** schedule(): pick the next task and switch to it with the arch's switch_to. */
 export function* schedule(k: KernelApi): Gen {
+  // __schedule(): interrupts off until finish_task_switch() (the runqueue lock is taken
+  // with them off): no interrupt may arrive inside switch_to
+  k.localIrqDisable();
   const prev = k.current();
   // clear_tsk_need_resched(): both the eager and the lazy request
   for (const b of ['NEED_RESCHED', 'NEED_RESCHED_LAZY']) if (k.hasTif(b)) k.clearTif(prev, b);
@@ -30,6 +33,8 @@ export function* schedule(k: KernelApi): Gen {
     return;
   }
   k.trace.push(`switch ${prev.pid}->${next.pid}`);
+  const prepare = k.port.process.prepare_arch_switch;
+  if (prepare) yield* prepare(k, prev, next) as Gen;
   switchMm(k, next);
   k.port.process.__switch_to?.(k, prev, next);
   k.setCurrent(next);

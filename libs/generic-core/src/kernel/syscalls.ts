@@ -8,6 +8,8 @@ import type { PtRegs } from './ptregs.ts';
 import type { CGen, Gen, KernelApi, SyscallEntry } from './types.ts';
 import { CLONE_VFORK, CLONE_VM, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTSYS, SIG_DFL, SIG_IGN, sigmask } from './abi.ts';
 import { readSigset, sysRtSigreturn, writeSigset } from './signal.ts';
+import { guestCall } from './bridge.ts';
+import { KERNEL_BOUNCE_OFFSET } from './layout.ts';
 
 type Impl = (k: KernelApi, ...args: bigint[]) => CGen | bigint;
 
@@ -26,6 +28,20 @@ function* sleepUntil(k: KernelApi, deadline: bigint, rem: bigint): CGen {
   return -ERESTART_RESTARTBLOCK;
 }
 
+/** copy_to_user(): through the port's asm routine when arch.json names one (symbols.copyToUser); the bytes not copied. */
+export function* copyToUser(k: KernelApi, to: bigint, data: Uint8Array): Gen<bigint> {
+  const fn = k.desc.symbols.copyToUser;
+  if (fn === undefined) {
+    k.m.write(to, data);
+    return 0n;
+  }
+  const bounce = k.desc.memory.kernelData + KERNEL_BOUNCE_OFFSET;
+  k.m.write(bounce, data);
+  const left = yield* guestCall(k.sym(fn), [to, bounce, BigInt(data.length)]);
+  if (left > BigInt(data.length)) k.bug('C12', `copy_to_user(${data.length} bytes) returned ${left} bytes not copied`);
+  return left;
+}
+
 const SYSCALLS: Record<string, Impl> = {
   getpid: (k) => BigInt(k.current().pid),
   gettid: (k) => BigInt(k.current().pid),
@@ -37,15 +53,21 @@ const SYSCALLS: Record<string, Impl> = {
     return BigInt(n);
   },
 
-  /** fd 0 is a pipe whose data arrives through world events; -ERESTARTSYS when a signal comes first. */
+  /**
+   * fd 0 is a pipe whose data arrives through world events; -ERESTARTSYS when a signal
+   * comes first. The data reaches user memory through the port's copy_to_user (asm in
+   * Linux too: arch/x86/lib/copy_user_64.S, arch/arm64/lib/copy_to_user.S, ...), which
+   * runs with interrupts enabled.
+   */
   *read(k, fd, buf, count) {
     if (fd !== 0n) return -k.abi.errno.EBADF;
     const r = yield* k.waitEventInterruptible(() => k.inputQueue.length > 0);
     if (r) return r;
     const chunk = k.inputQueue.shift()!;
-    const n = Math.min(chunk.length, Number(count));
-    k.m.write(buf!, chunk.subarray(0, n));
-    return BigInt(n);
+    const n = Math.min(chunk.length, Number(count), 0x1000);
+    if (!k.accessOk(buf!, BigInt(n))) return -k.abi.errno.EFAULT;
+    const left = yield* copyToUser(k, buf!, chunk.subarray(0, n));
+    return left === BigInt(n) ? -k.abi.errno.EFAULT : BigInt(n) - left;
   },
 
   /** ppoll with no fds and no timeout: sleeps until a signal; -ERESTARTNOHAND. */
@@ -132,10 +154,17 @@ const SYSCALLS: Record<string, Impl> = {
   *vfork(k) {
     return yield* k.kernelClone({ flags: CLONE_VM | CLONE_VFORK | BigInt(k.abi.sig.SIGCHLD), stack: 0n, tls: 0n, fn: null, fnArg: 0n }, k.currentPtRegs());
   },
-  /** clone(flags, newsp, ...): the TLS argument position is the arch's (CLONE_BACKWARDS variants). */
-  *clone(k, flags, newsp, a2, a3, a4) {
-    const tls = [0n, 0n, a2!, a3!, a4!][k.desc.syscall.cloneTlsArg] ?? 0n;
-    return yield* k.kernelClone({ flags: flags!, stack: newsp!, tls, fn: null, fnArg: 0n }, k.currentPtRegs());
+  /**
+   * clone(flags, newsp, ...): the argument positions are the arch's (CLONE_BACKWARDS
+   * variants; s390's CLONE_BACKWARDS2 swaps flags and newsp).
+   */
+  *clone(k, a0, a1, a2, a3, a4) {
+    const a = [a0!, a1!, a2!, a3!, a4!];
+    const sc = k.desc.syscall;
+    const flags = a[sc.cloneFlagsArg ?? 0]!;
+    const newsp = a[sc.cloneStackArg ?? 1]!;
+    const tls = a[sc.cloneTlsArg] ?? 0n;
+    return yield* k.kernelClone({ flags, stack: newsp, tls, fn: null, fnArg: 0n }, k.currentPtRegs());
   },
 
   execve: (k, path) => k.execImage(k.readCString(path!)),
@@ -158,9 +187,9 @@ const SYSCALLS: Record<string, Impl> = {
   },
 };
 
-/** Whether the model kernel implements syscall `name`. */
-export function implemented(name: string): boolean {
-  return SYSCALLS[name] !== undefined;
+/** Whether the model kernel implements syscall `name` (generic, or the arch's own). */
+export function implemented(k: Pick<KernelApi, 'port'>, name: string): boolean {
+  return SYSCALLS[name] !== undefined || k.port.syscall.arch_syscalls?.[name] !== undefined;
 }
 
 const byNumber = new WeakMap<object, Map<number, string>>();
@@ -173,7 +202,8 @@ function nameOf(k: KernelApi, nr: number): string | undefined {
 /** Runs syscall `nr` with these arguments: records the entry for the scenarios, checks irqs (C5). */
 export function* callSyscall(k: KernelApi & { userInsnsByPid: Map<number, number>; lastUserPc: Map<number, bigint> }, nr: number, args: bigint[]): Gen<bigint> {
   const name = nameOf(k, nr);
-  const impl = name !== undefined ? SYSCALLS[name] : undefined;
+  // the arch's own implementation first: sparc's rt_sigaction takes the restorer as an argument
+  const impl = name !== undefined ? (k.port.syscall.arch_syscalls?.[name] ?? SYSCALLS[name]) : undefined;
   if (!name || !impl) return -k.abi.errno.ENOSYS;
   const t = k.current();
   const userInsns = k.userInsnsByPid.get(t.pid) ?? 0;

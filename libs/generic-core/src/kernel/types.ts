@@ -127,6 +127,38 @@ export interface ExitToUser {
   at: string;
 }
 
+/** What an interrupt does once handled: a scheduler tick, or a device whose handler signals the interrupted task. */
+export type IrqSource = { kind: 'tick' } | { kind: 'signal'; sig: number };
+
+/** When a scenario's interrupt line rises (run instruction indices, as the machine counts them). */
+export interface IrqPlan {
+  source: IrqSource;
+  /** before these instruction indices of the run (each stays pending until the CPU can take it) */
+  at?: number[];
+  /** or every `every` instructions after the previous one was taken */
+  every?: number;
+  /** or once, after the instruction at this address ran (user or kernel) */
+  afterPc?: bigint;
+  /** at most this many interrupts */
+  limit?: number;
+}
+
+/** One interrupt the CPU took. */
+export interface IrqRecord {
+  /** run index of the instruction it arrived before (that instruction ran after the return) */
+  index: number;
+  /** run index where the line rose (index - raised: instructions it waited, masked) */
+  raised: number;
+  pc: bigint;
+  user: boolean;
+  /** "user 0x..." or the kernel symbol+offset */
+  at: string;
+  pid: number;
+  source: IrqSource;
+  /** handle_irq() ran for it */
+  handled: boolean;
+}
+
 /** An executable of the little filesystem (user/compile.ts makes them). */
 export interface UserImage {
   base: bigint;
@@ -166,6 +198,12 @@ export interface KernelApi {
   readonly results: Map<number, Map<bigint, bigint>>;
   readonly output: string[];
   readonly handledWork: Record<string, number>;
+  /** interrupts the CPU took, in order (C12) */
+  readonly irqs: IrqRecord[];
+  /** taken, not yet handled */
+  readonly irqsInFlight: IrqRecord[];
+  /** set before run(): when the scenario's interrupt line rises */
+  irqPlan?: IrqPlan;
   /** scenario hook: runs at every syscall entry, before the implementation */
   onSyscall?: (name: string, t: Task, args: bigint[]) => void;
   /** simulated time, ns; advanced by world events */
@@ -191,6 +229,8 @@ export interface KernelApi {
   readCString(addr: bigint, max?: number): string;
   /** access_ok(): [addr, addr + size) lies in the user address space. */
   accessOk(addr: bigint, size: bigint): boolean;
+  /** Where `pc` is, the way an oops names it: an entry.S symbol+offset, a C function, a user address. */
+  describePc(pc: bigint): string;
   /** A kernel bug or a contract violation: stops the run and fails the scenario. */
   bug(contract: string, message: string): never;
   /** Stop the run: the scenario is over. */
@@ -290,4 +330,12 @@ export interface KernelApi {
   signalRestartAfterGetSignal(regs: PtRegs): Gen;
   /** The rewinding restart decision, prepared before get_signal so a debugger sees it (arm64, RISC-V style). */
   signalRestartBeforeGetSignal(regs: PtRegs): Gen;
+
+  // ---- irq.ts (C12)
+  /** user_mode(regs) through the port */
+  userMode(regs: PtRegs): boolean;
+  /** handle_irq(regs): the handler of the interrupt the CPU took (a tick: NEED_RESCHED; a signal source) */
+  handleIrq(regs: PtRegs): void;
+  irqentryEnter(regs: PtRegs): { user: boolean };
+  irqentryExit(regs: PtRegs, state: { user: boolean }): Gen;
 }

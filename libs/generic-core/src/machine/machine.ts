@@ -12,15 +12,22 @@ export const PROT_ALL = 7;
 export interface RunLimits {
   /** Hard cap on guest instructions for this run; exceeding it is a BudgetExceededError. */
   instructions: number;
+  /** Stop before executing the instruction with this index (0-based, counted in this run): reason 'stopAt'. */
+  stopAt?: number;
   /** Wall-clock backstop in milliseconds (default 10000). */
   timeoutMs?: number;
+}
+
+export interface InterruptLine {
+  at: number;
+  take(): boolean;
 }
 
 export interface RunResult {
   /** Instructions executed during this run (counted by the backend). */
   instructions: number;
   /** Why the run ended. */
-  reason: 'stopped' | 'until';
+  reason: 'stopped' | 'until' | 'stopAt';
 }
 
 export interface HookHandle {
@@ -57,6 +64,22 @@ export interface Machine {
   stop(): void;
   /** Instructions executed so far in the current (or last) run. */
   instructionCount(): number;
+  /**
+   * The last instruction that ran (address and size), if any in this run. Inside a code
+   * hook the hooked instruction counts as running already; inside an interrupt line's
+   * `take` it does not (it may never run).
+   */
+  lastInstruction(): { addr: bigint; size: number } | undefined;
+  /** Inside a code hook: the instruction that ran before the hooked one. */
+  previousInstruction(): { addr: bigint; size: number } | undefined;
+  /**
+   * An external interrupt line: from the instruction with index `at` of the current run on
+   * (an index already passed: the next instruction), `take` is called before each
+   * instruction until it returns true, which means it entered the interrupt (moved the pc):
+   * the instruction it was called at then does not run, and no other code hook sees it.
+   * `take` may set the next line itself. Undefined lowers the line.
+   */
+  setInterrupt(line: InterruptLine | undefined): void;
   /**
    * After a code hook changed state the translation depends on (privilege, mode): leave the
    * translated block being executed, so the next instruction is translated afresh.

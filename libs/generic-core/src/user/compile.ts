@@ -31,8 +31,14 @@ export type Op =
   /** an instruction only the kernel may run: user mode must fault on it */
   | { op: 'privileged' }
   | { op: 'ctxStore'; reg: Reg; value: Val }
-  | { op: 'fillRegs'; seed: bigint; keepLink?: boolean }
-  | { op: 'storeRegs'; prefix: string };
+  | { op: 'fillRegs'; seed: bigint; keepLink?: boolean; all?: boolean }
+  | { op: 'storeRegs'; prefix: string }
+  /** every register of allRegs() and sp, into slots `prefix.<reg>`, clobbering none before it is saved */
+  | { op: 'storeAllRegs'; prefix: string }
+  /** the user's own thread pointer, the one the kernel keeps apart from its own (x86-64 GS base, arm64 TPIDR_EL0, riscv tp) */
+  | { op: 'tlsSet'; value: Val }
+  /** reg = the word at the thread pointer */
+  | { op: 'tlsLoad'; reg: Reg };
 
 /** A word of initial data: a number or the address of a label of the program. */
 export type DataWord = bigint | { label: string };
@@ -79,6 +85,15 @@ export interface CompileContext {
 export function comparableRegs(desc: ArchDescriptor): string[] {
   const scratch = new Set([...desc.syscall.clobbers, ...desc.registers.scratch]);
   return desc.registers.user.filter((r) => r !== desc.registers.sp && r !== desc.registers.pc && !scratch.has(r));
+}
+
+/**
+ * Every user register but sp, pc and a thread pointer that is a general register (riscv
+ * tp: tlsSet/tlsLoad check it): what an interrupt between two user instructions must
+ * leave as it was.
+ */
+export function allRegs(desc: ArchDescriptor): string[] {
+  return desc.registers.user.filter((r) => r !== desc.registers.sp && r !== desc.registers.pc && r !== desc.registers.tls);
 }
 
 export function resolveReg(desc: ArchDescriptor, reg: Reg): string {
@@ -166,7 +181,9 @@ export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffse
         if (nr === undefined) throw new Error(`${prog.name}: ${desc.name} has no syscall "${op.name}"`);
         (op.args ?? []).forEach((a, i) => out.push(render('set_reg', { reg: desc.syscall.args[i], value: val(a), isSp: false })));
         out.push(render('set_reg', { reg: desc.syscall.nr, value: `0x${nr.toString(16)}`, isSp: false }));
-        out.push(render('trap', {}));
+        // the syscall's name: a libc wrapper's own fix-up after the trap (sparc fork/clone: the
+        // SunOS two-register return) is the arch's to write; other partials ignore it
+        out.push(render('trap', { name: op.name, nr }));
         break;
       }
       case 'set': {
@@ -202,10 +219,31 @@ export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffse
         break;
       case 'fillRegs':
         // keepLink: inside a function (a signal handler) the link register holds the way back
-        comparableRegs(desc).forEach((r, i) => {
+        (op.all ? allRegs(desc) : comparableRegs(desc)).forEach((r, i) => {
           if (op.keepLink && r === desc.callingConvention.returnAddress) return;
           out.push(render('set_reg', { reg: r, value: val(fillValue(op.seed, i)), isSp: false }));
         });
+        break;
+      case 'storeAllRegs': {
+        // spill every register below sp first (one store each, no temporary), then copy the
+        // spill area to the slots through a callee-saved register
+        const regs = allRegs(desc);
+        const w = desc.wordSize;
+        regSets.set(op.prefix, regs);
+        regs.forEach((r, i) => out.push(render('spill', { reg: r, offset: -(i + 1) * w })));
+        out.push(render('store', { reg: desc.registers.sp, addr: val({ slot: `${op.prefix}.${desc.registers.sp}` }), isSp: true }));
+        const tmp = desc.registers.calleeSaved[0]!;
+        regs.forEach((r, i) => {
+          out.push(render('unspill', { reg: tmp, offset: -(i + 1) * w }));
+          out.push(render('store', { reg: tmp, addr: val({ slot: `${op.prefix}.${r}` }), isSp: false }));
+        });
+        break;
+      }
+      case 'tlsSet':
+        out.push(render('tls_set', { value: val(op.value), nr: desc.syscall.numbers }));
+        break;
+      case 'tlsLoad':
+        out.push(render('tls_load', { reg: resolveReg(desc, op.reg) }));
         break;
       case 'storeRegs': {
         const regs = comparableRegs(desc);

@@ -24,10 +24,13 @@ export function* doWorkPending(k: KernelApi, regsAddr: bigint, flags: bigint, sy
     if (has('NEED_RESCHED')) {
       yield* k.schedule();
     } else {
+      // arm 6.18: kernel-mode regs have no work to do here (user_mode(), where the port says)
+      if (k.port.entry.user_mode && !k.port.entry.user_mode(k, regs)) return 0n;
       k.localIrqEnable();
       if (has('SIGPENDING') || has('NOTIFY_SIGNAL')) {
         if (has('NOTIFY_SIGNAL')) handled(k, 'NOTIFY_SIGNAL', 'task_work_run');
-        const restart = yield* doSignal(k, regs, inSyscall);
+        const own = k.port.signal.do_signal;
+        const restart = own ? yield* own(k, regs, inSyscall) : yield* doSignal(k, regs, inSyscall);
         if (restart) return BigInt(restart);
         inSyscall = false;
       } else if (has('UPROBE')) {

@@ -7,6 +7,10 @@ export const UC_MODE_BIG_ENDIAN = 1 << 30;
 export const UC_HOOK_INTR = 1 << 0;
 export const UC_HOOK_INSN = 1 << 1;
 export const UC_HOOK_CODE = 1 << 2;
+/** The start of every translation block executed (callback as UC_HOOK_CODE's: address, block size). */
+export const UC_HOOK_BLOCK = 1 << 3;
+/** An instruction the CPU finds undefined (callback `bool cb(uc, user_data)`: true = handled). */
+export const UC_HOOK_INSN_INVALID = 1 << 14;
 export const UC_HOOK_MEM_INVALID = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9);
 
 export const UC_MEM_TYPE_TEXT: Record<number, string> = {
@@ -19,6 +23,8 @@ export const UC_MEM_TYPE_TEXT: Record<number, string> = {
 };
 
 export const UC_QUERY_TIMEOUT = 4;
+/** UC_CTL_WRITE(UC_CTL_CPU_MODEL, 1): the CPU model, before anything but uc_open. */
+export const UC_CTL_CPU_MODEL_WRITE = 7 | (1 << 26) | (1 << 30);
 /** UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0): drop all translated blocks. */
 export const UC_CTL_TB_FLUSH_WRITE = 10 | (0 << 26) | (1 << 30);
 /** UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2): drop blocks in [address, end). */

@@ -4,7 +4,7 @@
 import koffi from 'koffi';
 import { GuestFaultError } from '../machine.ts';
 import { loadUnicorn, unicornVersionOf, type UnicornLib } from './ffi.ts';
-import { UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR, ucErrText } from './api.ts';
+import { UC_CTL_CPU_MODEL_WRITE, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR, ucErrText } from './api.ts';
 
 export class UcCallError extends Error {
   constructor(
@@ -29,16 +29,25 @@ export class UcEngine {
     readonly lib: UnicornLib,
     readonly arch: number,
     readonly mode: number,
+    /** uc_cpu_<arch> value (UC_CTL_CPU_MODEL), set right after uc_open; the arch's default when absent */
+    readonly cpuModel?: number,
   ) {
     const out = [null as unknown];
     const err = lib.uc_open(arch, mode, out) as number;
     if (err) throw new UcCallError(`uc_open(arch=${arch}, mode=0x${mode.toString(16)})`, err);
     this.handle = out[0];
+    if (cpuModel !== undefined) {
+      const e = lib.uc_ctl(this.handle, UC_CTL_CPU_MODEL_WRITE, 'int', cpuModel) as number;
+      if (e) {
+        lib.uc_close(this.handle);
+        throw new UcCallError(`uc_ctl(UC_CTL_CPU_MODEL, ${cpuModel})`, e);
+      }
+    }
   }
 
   /** A scratch engine on the system library (for calibration runs). */
-  static open(arch: number, mode: number): UcEngine {
-    return new UcEngine(loadUnicorn(), arch, mode);
+  static open(arch: number, mode: number, cpuModel?: number): UcEngine {
+    return new UcEngine(loadUnicorn(), arch, mode, cpuModel);
   }
 
   get version(): string {

@@ -35,6 +35,8 @@ export interface UnicornLib {
   /** UC_HOOK_INSN callbacks of the `void cb(uc, user_data)` kind (x86 syscall/sysenter, ...). */
   HookInsn: TypeObject;
   HookMemInvalid: TypeObject;
+  /** UC_HOOK_INSN_INVALID callbacks: `bool cb(uc, user_data)`, true when the hook handled the instruction. */
+  HookInsnInvalid: TypeObject;
 }
 
 export const DEFAULT_UNICORN_LIB = 'libunicorn.so.2';
@@ -88,6 +90,7 @@ export function loadUnicorn(): UnicornLib {
     HookCode: koffi.proto(`void uc_cb_hookcode_${tag}(void *uc, uint64_t address, uint32_t size, void *user_data)`),
     HookIntr: koffi.proto(`void uc_cb_hookintr_${tag}(void *uc, uint32_t intno, void *user_data)`),
     HookInsn: koffi.proto(`void uc_cb_insn_${tag}(void *uc, void *user_data)`),
+    HookInsnInvalid: koffi.proto(`bool uc_cb_hookinsn_invalid_${tag}(void *uc, void *user_data)`),
     HookMemInvalid: koffi.proto(
       `bool uc_cb_eventmem_${tag}(void *uc, int type, uint64_t address, int size, int64_t value, void *user_data)`,
     ),

@@ -13,6 +13,7 @@ import {
   GuestFaultError,
   PROT_ALL,
   RunTimeoutError,
+  type InterruptLine,
   type HookHandle,
   type Machine,
   type Perm,
@@ -24,8 +25,10 @@ import { UcEngine } from './engine.ts';
 import {
   UC_CTL_TB_FLUSH_WRITE,
   UC_CTL_TB_REMOVE_CACHE_WRITE,
+  UC_HOOK_BLOCK,
   UC_HOOK_CODE,
   UC_HOOK_INSN,
+  UC_HOOK_INSN_INVALID,
   UC_HOOK_INTR,
   UC_HOOK_MEM_INVALID,
   UC_MEM_TYPE_TEXT,
@@ -54,6 +57,8 @@ export interface UnicornCpu {
   registers: Readonly<Record<string, RegAccess>>;
   /** name of the program counter in `registers` (a plain register id) */
   pc: string;
+  /** uc_cpu_<arch> model (unicorn/<arch>.h); the arch's Unicorn default when absent */
+  model?: number;
 }
 
 interface NativeHook {
@@ -72,6 +77,14 @@ export class UnicornMachine implements Machine {
   // run state, read by the counter hook
   private count = 0;
   private budget = 0;
+  private stopAt = -1;
+  private stoppedAt = false;
+  private stopBeforeCounted = false;
+  private line: InterruptLine | undefined;
+  /** an interrupt was entered at the instruction being hooked: the other code hooks skip it */
+  private skipInsn = false;
+  private last: { addr: bigint; size: number } | undefined;
+  private current: { addr: bigint; size: number } | undefined;
   private budgetHit = false;
   private stopRequested = false;
   private pendingError: unknown = null;
@@ -84,10 +97,13 @@ export class UnicornMachine implements Machine {
   private deferredUnregister: unknown[] = [];
   private intrListeners: Array<(intno: number) => void> = [];
   private intrHook: NativeHook | null = null;
+  private invalidHook: NativeHook | null = null;
+  /** where the invalid-instruction hook said the run goes on (it took an exception) */
+  private resumeAt: bigint | null = null;
 
   constructor(readonly cpu: UnicornCpu) {
     this.lib = loadUnicorn();
-    this.uc = new UcEngine(this.lib, cpu.arch, cpu.mode);
+    this.uc = new UcEngine(this.lib, cpu.arch, cpu.mode, cpu.model);
     this.endian = cpu.mode & UC_MODE_BIG_ENDIAN ? 'big' : 'little';
     this.backendName = `unicorn ${unicornVersionOf(this.lib)}`;
     this.regs = cpu.registers;
@@ -215,14 +231,38 @@ export class UnicornMachine implements Machine {
     this.addNative(
       UC_HOOK_CODE,
       this.lib.HookCode,
-      () => {
+      (_u: unknown, addr: number | bigint, size: number) => {
         // Checked before counting: a stop asked for in a hook that also moved the pc
         // (Unicorn then resumes) takes effect here, before the next instruction.
-        if (this.stopRequested || this.pendingError !== null || this.count >= this.budget) {
-          if (!this.stopRequested && this.pendingError === null) this.budgetHit = true;
+        if (this.stopRequested || this.pendingError !== null || this.count >= this.budget || this.count === this.stopAt) {
+          if (this.count === this.stopAt) this.stoppedAt = true;
+          else if (!this.stopRequested && this.pendingError === null) this.budgetHit = true;
+          this.stopRequested = true;
           this.lib.uc_emu_stop(this.uc.handle);
           return;
         }
+        this.skipInsn = false;
+        const line = this.line;
+        if (line && this.count >= line.at) {
+          let taken = false;
+          this.inCodeHook++;
+          try {
+            this.guard(() => {
+              taken = line.take();
+            });
+          } finally {
+            this.inCodeHook--;
+          }
+          if (this.pendingError !== null) return;
+          if (taken) {
+            if (this.line === line) this.line = undefined;
+            this.skipInsn = true; // not run, not counted: the next instruction is the vector's
+            return;
+          }
+        }
+        // this instruction runs now (unless a hook at it stops the run first: stop() undoes the count)
+        this.last = this.current;
+        this.current = { addr: big(addr), size };
         this.count++;
       },
       1n,
@@ -251,7 +291,7 @@ export class UnicornMachine implements Machine {
       UC_HOOK_CODE,
       this.lib.HookCode,
       (_u: unknown, addr: number | bigint, size: number) => {
-        if (this.stopRequested) return;
+        if (this.stopRequested || this.skipInsn) return;
         this.inCodeHook++;
         try {
           this.guard(() => cb(big(addr), size));
@@ -264,6 +304,29 @@ export class UnicornMachine implements Machine {
     );
     // Unicorn 2.0.1 decides at translation time which instructions call code hooks:
     // blocks translated before this hook existed would never call it.
+    if (this.hasRun) this.dropTranslations(begin, end);
+    return { remove: () => this.removeNative(h) };
+  }
+
+  /**
+   * Called at the start of every translation block in [begin, end], before the code hooks
+   * of its first instruction. Added for s390x: QEMU keeps the PSW address and the condition
+   * code up to date only between blocks (a code hook in the middle of a block reads the
+   * block's start address and a stale CC), which is also where QEMU itself takes
+   * interrupts; the CPU model learns there which instruction starts a block.
+   */
+  hookBlock(begin: bigint, end: bigint, cb: (addr: bigint, size: number) => void): HookHandle {
+    if (this.running) throw new Error('hookBlock() cannot be called during run(); add block hooks between runs');
+    const h = this.addNative(
+      UC_HOOK_BLOCK,
+      this.lib.HookCode,
+      (_u: unknown, addr: number | bigint, size: number) => {
+        if (this.stopRequested) return;
+        this.guard(() => cb(big(addr), size));
+      },
+      begin,
+      end,
+    );
     if (this.hasRun) this.dropTranslations(begin, end);
     return { remove: () => this.removeNative(h) };
   }
@@ -299,6 +362,41 @@ export class UnicornMachine implements Machine {
     return { remove: () => this.removeNative(h) };
   }
 
+  /**
+   * UC_HOOK_INSN_INVALID: an instruction the CPU finds undefined. `cb` takes the exception
+   * the way the CPU would (an undefined-instruction entry) and returns where execution goes
+   * on, as uc_emu_start takes a start address; null leaves the instruction unhandled (the
+   * run fails with UC_ERR_INSN_INVALID). Added for 32-bit ARM: Unicorn 2.0.1 ends
+   * uc_emu_start after such an instruction whatever the hook does (EXCP_UDEF goes through
+   * arm_stop_interrupt), so run() starts it again at that address, within the same run:
+   * one budget, one instruction count. One such hook per machine.
+   */
+  hookInvalidInsn(cb: () => bigint | null): HookHandle {
+    if (this.running) throw new Error('hookInvalidInsn() cannot be called during run()');
+    if (this.invalidHook) throw new Error('hookInvalidInsn(): this machine has one already');
+    const h = this.addNative(
+      UC_HOOK_INSN_INVALID,
+      this.lib.HookInsnInvalid,
+      () => {
+        let at: bigint | null = null;
+        this.guard(() => {
+          at = cb();
+        });
+        this.resumeAt = at;
+        return at !== null;
+      },
+      1n,
+      0n,
+    );
+    this.invalidHook = h;
+    return {
+      remove: () => {
+        this.removeNative(h);
+        if (this.invalidHook === h) this.invalidHook = null;
+      },
+    };
+  }
+
   // ------------------------------------------------------------ running
 
   run(pc: bigint, limits: RunLimits, until?: bigint): RunResult {
@@ -307,6 +405,10 @@ export class UnicornMachine implements Machine {
     const timeoutMs = limits.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.count = 0;
     this.budget = limits.instructions;
+    this.stopAt = limits.stopAt ?? -1;
+    this.stoppedAt = false;
+    this.stopBeforeCounted = false;
+    this.last = this.current = undefined;
     this.budgetHit = false;
     this.stopRequested = false;
     this.pendingError = null;
@@ -314,14 +416,28 @@ export class UnicornMachine implements Machine {
     this.running = true;
     this.hasRun = true;
     let err: number;
+    const deadline = Date.now() + timeoutMs;
     try {
-      err = this.lib.uc_emu_start(this.uc.handle, pc, until ?? NO_UNTIL, BigInt(Math.ceil(timeoutMs * 1000)), 0) as number;
+      for (let start = pc; ; ) {
+        this.resumeAt = null;
+        const left = Math.max(1, deadline - Date.now());
+        err = this.lib.uc_emu_start(this.uc.handle, start, until ?? NO_UNTIL, BigInt(Math.ceil(left * 1000)), 0) as number;
+        // an undefined instruction the invalid-instruction hook took: Unicorn ended the
+        // run there (see hookInvalidInsn); go on from the exception vector
+        if (err || this.resumeAt === null || this.stopRequested || this.pendingError !== null || this.budgetHit) break;
+        start = this.resumeAt;
+      }
     } finally {
       this.running = false;
       for (const cb of this.deferredUnregister) koffi.unregister(cb as bigint);
       this.deferredUnregister = [];
     }
     const now = this.uc.regRead(this.pcId);
+    // a hook stopped the run before the instruction the counter had already counted
+    if (this.stopBeforeCounted) {
+      this.count--;
+      this.current = this.last;
+    }
     if (this.pendingError !== null) throw this.pendingError;
     if (this.budgetHit) throw new BudgetExceededError(this.budget, now);
     if (err) {
@@ -336,11 +452,13 @@ export class UnicornMachine implements Machine {
         throw new RunTimeoutError(this.budget, now, timeoutMs, this.count);
       }
     }
-    const reason = !this.stopRequested && until !== undefined && now === until ? 'until' : 'stopped';
+    const reason = this.stoppedAt ? 'stopAt' : !this.stopRequested && until !== undefined && now === until ? 'until' : 'stopped';
     return { instructions: this.count, reason };
   }
 
   stop(): void {
+    // from a code hook: the instruction it fired at was counted but does not run
+    if (this.inCodeHook > 0 && !this.stopRequested) this.stopBeforeCounted = true;
     this.stopRequested = true;
     this.lib.uc_emu_stop(this.uc.handle);
   }
@@ -349,12 +467,25 @@ export class UnicornMachine implements Machine {
     return this.count;
   }
 
+  setInterrupt(line: InterruptLine | undefined): void {
+    this.line = line;
+  }
+
+  previousInstruction(): { addr: bigint; size: number } | undefined {
+    return this.last;
+  }
+
+  lastInstruction(): { addr: bigint; size: number } | undefined {
+    return this.current;
+  }
+
   close(): void {
     if (this.uc.closed) return;
     this.uc.close();
     for (const h of this.nativeHooks) koffi.unregister(h.cb as bigint);
     this.nativeHooks.clear();
     this.intrHook = null;
+    this.invalidHook = null;
   }
 }
 
