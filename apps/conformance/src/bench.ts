@@ -200,7 +200,11 @@ export async function benchMain(argv: string[]): Promise<number> {
     const { createUnicornMachine } = await import('@archkit/generic-core/machine/unicorn/machine');
     const runner = await createRunner();
     const ids = selectScenarios(runner.listScenarios(), o['scenario']);
-    const arches = selectArches(await runner.listArches(), o['arch']);
+    // an arch whose lib cannot be loaded (malformed arch.json, ...) is left out, with its error
+    const arches = selectArches(await runner.listArches(), o['arch']).filter((a) => {
+      if (a.error !== undefined) process.stderr.write(`archkit bench: ${a.arch} left out: ${a.error}\n`);
+      return a.error === undefined;
+    });
     const report = await bench(runner, arches, ids, {
       reps: Number(o['reps'] ?? 3),
       floorRuns: Number(o['floor-runs'] ?? 30),

@@ -1,16 +1,20 @@
-// The `archkit` command line: list, conformance, mutants.
+// The `archkit` command line: list, conformance, mutants, oracle, merge.
 // Hand-rolled argv parsing; exit codes: 0 ok, 1 failures / survivors / runtime errors, 2 usage errors.
 
 import { realpathSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ArchInfo, ArchReport, Runner, ScenarioInfo, ScenarioReport } from './types.ts';
+import type { ArchError, ArchInfo, ArchReport, Report, Runner, ScenarioInfo, ScenarioReport } from './types.ts';
 import type { EntryModel } from '@archkit/generic-core/contracts/descriptor';
-import { buildReport, writeJsonFile, writeJsonReport } from './report/json.ts';
-import { writeJUnitReport } from './report/junit.ts';
+import { archSupportFiles } from './report/arch-support.ts';
+import { renderHtml } from './report/html.ts';
+import { buildReport, scenarioCatalogue, toJson } from './report/json.ts';
+import { renderJUnit } from './report/junit.ts';
 import { renderConformance } from './report/matrix.ts';
+import { MergeError, mergeReports, readReport } from './report/merge.ts';
+import { reportTime, runMeta } from './report/meta.ts';
 import { type MutantResult, type MutantsReport, mutantCell, mutantsSummary, renderMutants } from './report/mutants.ts';
-import { renderTable } from './report/table.ts';
+import { type Output, OutputError, prepareOutputs, writeOutput, writeOutputDir } from './report/output.ts';
+import { indentRest, renderTable } from './report/table.ts';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -18,7 +22,7 @@ export interface CliIO {
   /** When true, progress redraws one status line instead of printing one line per result. */
   stderrIsTTY: boolean;
   env: Record<string, string | undefined>;
-  /** Base directory for relative --json / --junit paths. */
+  /** Base directory for relative report paths and merge inputs; git is asked about it for the report's commit. */
   cwd: string;
   /** Provides the runner; defaults to createRunner() from ./runner.ts. */
   createRunner?: () => Runner | Promise<Runner>;
@@ -43,14 +47,26 @@ Commands:
   conformance   run the scenarios and print the scenario x arch matrix
   mutants       run the scenarios against each bug-zoo mutant; every mutant must be killed
   oracle        hold the kit against this machine's own Linux kernel (x86_64, i386)
+  merge         join the JSON reports of parallel jobs or branches into one report
 
 Options:
   -h, --help    help (also: archkit <command> --help)
   --version     print the version
 
-Exit status: 0 ok, 1 a scenario failed / a mutant survived / an error, 2 usage error.
+Report paths (--json, --junit, --html, --arch-support) are checked before anything runs;
+"-" writes that report to stdout (the human-readable output then goes to stderr).
+
+Exit status: 0 ok, 1 a scenario failed / a mutant survived / an error, 2 usage error
+(including a report path that cannot be written).
 Set ARCHKIT_DEBUG=1 to see stack traces.
 `;
+
+/** The paragraph every command with report files shows. */
+const OUTPUT_NOTE = `Report paths are checked before anything runs: a missing parent directory is created, but a
+path under /proc or /sys, a path that is a directory, or a place that cannot be written is
+refused with one line naming the option and the path (exit status 2). FILE "-" writes the
+report to stdout; the human-readable output then goes to stderr, so stdout holds only the
+report.`;
 
 const HELP: Record<string, string> = {
   oracle: `Usage: archkit oracle [--arch x86_64|i386] [--scenario GLOBS] [--json FILE]
@@ -66,7 +82,9 @@ nothing is compared.
 Options:
   --arch A           x86_64 (default) or i386
   --scenario GLOBS   scenario id globs (default: every scenario the oracle has a program for)
-  --json FILE        write { arch, host, rows, summary } as JSON
+  --json FILE        write { arch, host, rows, summary } as JSON ("-": stdout)
+
+${OUTPUT_NOTE}
 
 Exit status: 0 no disagreement (or nothing comparable here), 1 a disagreement or an error,
 2 usage error.
@@ -74,12 +92,20 @@ Exit status: 0 no disagreement (or nothing comparable here), 1 a disagreement or
   list: `Usage: archkit list [--json FILE]
 
 Lists the arches (title, emulator, assembler, number of mutants) and the scenario ids,
-grouped (kthread, fork, execve, regs, work, restart, signal, ptrace, ...).
+grouped (kthread, fork, execve, regs, work, restart, signal, ptrace, ...). An arch whose
+lib cannot be loaded (a malformed arch.json, ...) is listed with the error, naming the
+file and line:column; the others are listed as usual.
 
 Options:
-  --json FILE   also write { arches, scenarios } as JSON to FILE
+  --json FILE   also write { arches, scenarios } as JSON to FILE ("-": stdout); a broken
+                arch has "error"
+
+${OUTPUT_NOTE}
+
+Exit status: 0 ok, 1 an arch cannot be loaded, 2 usage error.
 `,
-  conformance: `Usage: archkit conformance [--arch LIST] [--scenario GLOBS] [--sweep GLOBS] [--json FILE] [--junit FILE]
+  conformance: `Usage: archkit conformance [--arch LIST] [--scenario GLOBS] [--entry-model M] [--sweep GLOBS]
+                           [--json FILE] [--junit FILE] [--html FILE] [--arch-support DIR]
 
 Runs the scenarios on each arch and prints the matrix (rows = scenarios, columns = arches,
 cells pass / FAIL / unsupported), each failure's message, and the summary line
@@ -97,14 +123,26 @@ Options:
                      interrupt at each instruction where interrupts are enabled, each run
                      checked and compared with the run without it (irq.sweep always is);
                      the report gives the injection points per scenario
-  --json FILE        write the JSON report (see README: report format)
+  --json FILE        write the JSON report (see README: report format): the arches'
+                     results, the summary, and meta (commit, branch, time, Node, the
+                     Unicorn and assembler versions)
   --junit FILE       write a JUnit XML report (one testsuite per arch)
+  --html FILE        write one self-contained HTML page: run metadata, the coloured
+                     scenario x arch[entry model] matrix, each failure with its contract,
+                     origin, message and observed values, the unsupported reasons
+  --arch-support DIR write DIR/<group>/arch-support.txt for each scenario group, in the
+                     layout of the kernel's Documentation/features (ok / TODO / N/A per
+                     arch)
+
+${OUTPUT_NOTE}
 
 A failure names its contract and where it comes from: the port ([contract], [kernel
-check] inside the kit's kernel, [guest fault]), or the kit itself ([kit error]).
+check] inside the kit's kernel, [guest fault]), or the kit itself ([kit error]). An arch
+whose lib cannot be loaded (a malformed arch.json, ...) is reported with the error naming
+the file and line:column; the other arches still run.
 
-Exit status: 0 all ran scenarios passed or are unsupported, 1 a scenario failed or an
-error occurred, 2 usage error.
+Exit status: 0 all ran scenarios passed or are unsupported, 1 a scenario failed, an arch
+could not be loaded, or an error occurred, 2 usage error.
 `,
   mutants: `Usage: archkit mutants [--arch LIST] [--scenario GLOBS] [--mutant GLOBS] [--json FILE] [--no-baseline]
 
@@ -121,10 +159,40 @@ Options:
   --mutant GLOBS     mutant id globs (default: every mutant of each arch)
   --entry-model M    as for "archkit conformance": run under model M, or "all"
   --json FILE        write { mutants: [...], summary: { killed, survived, errors } }
+                     ("-": stdout)
   --no-baseline      skip the unmutated baseline run
 
-Exit status: 0 every mutant killed, 1 a mutant survived or a mutant run errored,
-2 usage error.
+${OUTPUT_NOTE}
+
+Exit status: 0 every mutant killed, 1 a mutant survived, a mutant run errored or an arch
+could not be loaded, 2 usage error.
+`,
+  merge: `Usage: archkit merge REPORT.json... [--json FILE] [--junit FILE] [--html FILE]
+                     [--arch-support DIR] [--prefer last]
+
+Joins conformance reports (written by "archkit conformance --json", e.g. by parallel CI
+jobs, one per arch, or by runs on different branches) into one report: the arch columns of
+all inputs in the order given, the summary recomputed, and meta.inputs listing each input
+file with its own meta (commit, branch, time, tools) and the columns it gave. meta.commit
+and meta.branch are set only when every input agrees. Prints the merged matrix like
+"archkit conformance". Only conformance reports can be merged, not "archkit mutants"
+reports.
+
+Options:
+  --json FILE        write the merged JSON report
+  --junit FILE       write a JUnit XML report of it
+  --html FILE        write the HTML page of it
+  --arch-support DIR write the kernel-style arch-support.txt files of it
+  --prefer last      the same arch under the same entry model in two inputs is an error
+                     naming both files; with --prefer last the later input's results
+                     replace the earlier's
+
+${OUTPUT_NOTE}
+
+Exit status: 0 the merged report has no failure, 1 it has a failure or an arch that could
+not run (like "archkit conformance"), 2 usage error, or an input that cannot be read, is
+not a conformance report (the message names the file and line:column) or clashes with
+another.
 `,
 };
 
@@ -137,7 +205,16 @@ interface OptSpec {
 
 const OPTS: Record<string, Record<string, OptSpec>> = {
   list: { json: { value: true } },
-  conformance: { arch: { value: true }, scenario: { value: true }, sweep: { value: true }, json: { value: true }, junit: { value: true }, 'entry-model': { value: true } },
+  conformance: {
+    arch: { value: true },
+    scenario: { value: true },
+    sweep: { value: true },
+    json: { value: true },
+    junit: { value: true },
+    html: { value: true },
+    'arch-support': { value: true },
+    'entry-model': { value: true },
+  },
   mutants: {
     arch: { value: true },
     scenario: { value: true },
@@ -147,6 +224,7 @@ const OPTS: Record<string, Record<string, OptSpec>> = {
     'no-baseline': { value: false },
   },
   oracle: { arch: { value: true }, scenario: { value: true }, json: { value: true } },
+  merge: { json: { value: true }, junit: { value: true }, html: { value: true }, 'arch-support': { value: true }, prefer: { value: true } },
 };
 
 export interface ParsedArgs {
@@ -154,17 +232,22 @@ export interface ParsedArgs {
   help: boolean;
   version: boolean;
   opts: Record<string, string | true>;
+  /** arguments that are not options (only `merge` takes them: its input files) */
+  positionals: string[];
 }
 
+/** Commands that take arguments besides options. */
+const POSITIONAL = new Set(['merge']);
+
 export function parseArgs(argv: string[]): ParsedArgs {
-  const out: ParsedArgs = { command: undefined, help: false, version: false, opts: {} };
+  const out: ParsedArgs = { command: undefined, help: false, version: false, opts: {}, positionals: [] };
   let i = 0;
   // global flags before the command
   while (i < argv.length && argv[i]!.startsWith('-')) {
     const a = argv[i]!;
     if (a === '-h' || a === '--help') out.help = true;
     else if (a === '--version' || a === '-v') out.version = true;
-    else throw new UsageError(`unknown option ${a} (a command comes first: list, conformance, mutants, oracle)`);
+    else throw new UsageError(`unknown option ${a} (a command comes first: ${Object.keys(OPTS).join(', ')})`);
     i++;
   }
   if (i >= argv.length) return out;
@@ -187,7 +270,13 @@ export function parseArgs(argv: string[]): ParsedArgs {
       out.help = true;
       continue;
     }
-    if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`, cmd);
+    if (!a.startsWith('--') || a === '--') {
+      if (POSITIONAL.has(cmd) && a !== '--') {
+        out.positionals.push(a);
+        continue;
+      }
+      throw new UsageError(`unexpected argument "${a}"`, cmd);
+    }
     const eq = a.indexOf('=');
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
     const spec = specs[name];
@@ -204,6 +293,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     if (eq >= 0) v = a.slice(eq + 1);
     else {
       v = argv[i + 1];
+      // "-" is a value (stdout); "--x" is the next option
       if (v === undefined || v.startsWith('--')) throw new UsageError(`--${name} needs a value`, cmd);
       i++;
     }
@@ -327,15 +417,68 @@ async function getRunner(io: CliIO): Promise<Runner> {
   return mod.createRunner();
 }
 
+/** The report options a command takes, checked (and their parent directories created) before anything runs. */
+function prepareReportOutputs(io: CliIO, p: ParsedArgs, names: Array<['json' | 'junit' | 'html', 'file'] | ['arch-support', 'dir']>): Map<string, Output> {
+  const specs = names.map(([option, kind]) => {
+    const v = p.opts[option];
+    return typeof v === 'string' ? { option, value: v, kind } : undefined;
+  });
+  return new Map(prepareOutputs(specs, io.cwd).map((o) => [o.option, o] as const));
+}
+
+/** Where the human-readable output goes: stdout, unless a report goes there. */
+function humanStream(io: CliIO, outs: Map<string, Output>): (s: string) => void {
+  return [...outs.values()].some((o) => o.stdout) ? io.stderr : io.stdout;
+}
+
+/** Writes one report output; a failure is printed (one line naming the option and path) and returns false. */
+function emit(io: CliIO, write: () => void): boolean {
+  try {
+    write();
+    return true;
+  } catch (e) {
+    if (!(e instanceof OutputError)) throw e;
+    io.stderr(`archkit: ${e.message}\n`);
+    return false;
+  }
+}
+
+/** Writes the conformance report in every requested form; false when one could not be written. */
+function emitConformance(io: CliIO, outs: Map<string, Output>, report: Report, known: ScenarioInfo[]): boolean {
+  let ok = true;
+  const json = outs.get('json');
+  const junit = outs.get('junit');
+  const html = outs.get('html');
+  const support = outs.get('arch-support');
+  if (json) ok = emit(io, () => writeOutput(json, toJson(report), io.stdout)) && ok;
+  if (junit) ok = emit(io, () => writeOutput(junit, renderJUnit(report), io.stdout)) && ok;
+  if (html) ok = emit(io, () => writeOutput(html, renderHtml(report), io.stdout)) && ok;
+  if (support) ok = emit(io, () => writeOutputDir(support, archSupportFiles(report, known))) && ok;
+  return ok;
+}
+
+/** Arches that cannot be loaded: their errors, reported once on stderr before the run. */
+function splitBroken(io: CliIO, arches: ArchInfo[]): { ok: ArchInfo[]; errors: ArchError[] } {
+  const errors = arches.filter((a) => a.error !== undefined).map((a) => ({ arch: a.arch, message: a.error! }));
+  for (const e of errors) io.stderr(`archkit: ${e.arch} cannot run: ${e.message}\n`);
+  return { ok: arches.filter((a) => a.error === undefined), errors };
+}
+
 async function cmdList(io: CliIO, p: ParsedArgs): Promise<number> {
+  const outs = prepareReportOutputs(io, p, [['json', 'file']]);
   const runner = await getRunner(io);
   const arches = await runner.listArches();
   const scenarios = runner.listScenarios();
   let out = 'Arches\n';
   out += renderTable(
     ['arch', 'title', 'emulator', 'assembler', 'mutants'],
-    arches.map((a) => [a.arch, a.title, a.emulator, a.assembler, String(a.mutants.length)]),
+    arches.map((a) => (a.error !== undefined ? [a.arch, 'ERROR (see below)', '-', '-', '-'] : [a.arch, a.title, a.emulator, a.assembler, String(a.mutants.length)])),
   );
+  const broken = arches.filter((a) => a.error !== undefined);
+  if (broken.length) {
+    out += `\nArches that cannot be loaded (${broken.length}):\n`;
+    for (const a of broken) out += `  ERROR ${a.arch}: ${indentRest(a.error!, '    ')}\n`;
+  }
   out += `\nScenarios (${scenarios.length})\n`;
   for (const [g, ss] of groupsOf(scenarios)) {
     out += `\n${g} (${ss.length})\n`;
@@ -343,9 +486,10 @@ async function cmdList(io: CliIO, p: ParsedArgs): Promise<number> {
     const cw = Math.max(...ss.map((s) => s.contracts.join(',').length));
     for (const s of ss) out += `  ${s.id.padEnd(w)}  ${s.contracts.join(',').padEnd(cw)}  ${s.title}`.trimEnd() + '\n';
   }
-  io.stdout(out);
-  if (typeof p.opts['json'] === 'string') writeJsonFile(resolve(io.cwd, p.opts['json']), { arches, scenarios });
-  return 0;
+  humanStream(io, outs)(out);
+  const json = outs.get('json');
+  const written = json ? emit(io, () => writeOutput(json, toJson({ arches, scenarios }), io.stdout)) : true;
+  return broken.length > 0 || !written ? 1 : 0;
 }
 
 const ENTRY_MODELS = ['do-work-pending', 'generic-entry', 'arch'];
@@ -356,6 +500,7 @@ function selectRuns(io: CliIO, arches: ArchInfo[], opt: string | true | undefine
   if (opt === true || (opt !== 'all' && !ENTRY_MODELS.includes(opt))) {
     throw new UsageError(`--entry-model takes one of ${ENTRY_MODELS.join(', ')} or "all"`, command);
   }
+  if (arches.length === 0) return [];
   if (opt === 'all') return arches.flatMap((arch) => arch.entryModels.map((model) => ({ arch, model })));
   const runs = arches.filter((a) => a.entryModels.includes(opt)).map((arch) => ({ arch, model: opt }));
   for (const a of arches) if (!a.entryModels.includes(opt)) io.stderr(`archkit: ${a.arch} does not offer the entry model ${opt} (it offers ${a.entryModels.join(', ')}): left out\n`);
@@ -369,10 +514,13 @@ async function cmdConformance(io: CliIO, p: ParsedArgs): Promise<number> {
   const runner = await getRunner(io);
   const all = runner.listScenarios();
   const ids = selectScenarios(all, p.opts['scenario'] as string | undefined, 'conformance');
-  const arches = selectArches(await runner.listArches(), p.opts['arch'] as string | undefined, 'conformance');
-  const runs = selectRuns(io, arches, p.opts['entry-model'], 'conformance');
+  const selected = selectArches(await runner.listArches(), p.opts['arch'] as string | undefined, 'conformance');
   const sweep = new Set(typeof p.opts['sweep'] === 'string' ? selectScenarios(all, p.opts['sweep'], 'conformance') : []);
   for (const id of sweep) if (!ids.includes(id)) ids.push(id);
+  // every usage error is found before a path is touched; every path before anything runs
+  const outs = prepareReportOutputs(io, p, [['json', 'file'], ['junit', 'file'], ['html', 'file'], ['arch-support', 'dir']]);
+  const { ok: arches, errors } = splitBroken(io, selected);
+  const runs = selectRuns(io, arches, p.opts['entry-model'], 'conformance');
   const progress = new Progress(io, ids.length * runs.length);
   const reports: ArchReport[] = [];
   const t0 = performance.now();
@@ -390,12 +538,12 @@ async function cmdConformance(io: CliIO, p: ParsedArgs): Promise<number> {
     progress.clear();
   }
   const wall = performance.now() - t0;
-  const report = buildReport(reports);
-  if (typeof p.opts['json'] === 'string') writeJsonReport(resolve(io.cwd, p.opts['json']), report);
-  if (typeof p.opts['junit'] === 'string') writeJUnitReport(resolve(io.cwd, p.opts['junit']), report);
-  io.stdout(renderConformance(report, ids));
+  const scenarios = all.filter((s) => ids.includes(s.id));
+  const report = buildReport(reports, { meta: runMeta(reports, io.cwd, io.env), errors, scenarios });
+  const written = emitConformance(io, outs, report, all);
+  humanStream(io, outs)(renderConformance(report, ids));
   io.stderr(`archkit: ${runs.length} arch${runs.length === 1 ? '' : 'es'} x ${ids.length} scenarios in ${fmtMs(wall)}\n`);
-  return report.summary.fail > 0 ? 1 : 0;
+  return report.summary.fail > 0 || errors.length > 0 || !written ? 1 : 0;
 }
 
 function errMessage(e: unknown): string {
@@ -405,8 +553,9 @@ function errMessage(e: unknown): string {
 async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
   const runner = await getRunner(io);
   const ids = selectScenarios(runner.listScenarios(), p.opts['scenario'] as string | undefined, 'mutants');
-  const arches = selectArches(await runner.listArches(), p.opts['arch'] as string | undefined, 'mutants');
+  const selected = selectArches(await runner.listArches(), p.opts['arch'] as string | undefined, 'mutants');
   const mutantGlobs = typeof p.opts['mutant'] === 'string' ? splitList(p.opts['mutant']) : undefined;
+  const { ok: arches, errors } = splitBroken(io, selected);
   // a mutant that is a bug only in some entry models runs only under those
   const plan = selectRuns(io, arches, p.opts['entry-model'], 'mutants').map(({ arch: a, model }) => ({
     arch: a,
@@ -415,7 +564,7 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
       (m) => !m.models || m.models.includes(model ?? a.entryModel),
     ),
   }));
-  if (mutantGlobs) {
+  if (mutantGlobs && arches.length > 0) {
     for (const g of mutantGlobs) {
       const re = globToRegExp(g);
       if (!plan.some((x) => x.mutants.some((m) => re.test(m.id)))) {
@@ -424,6 +573,7 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
       }
     }
   }
+  const outs = prepareReportOutputs(io, p, [['json', 'file']]);
   const baseline = p.opts['no-baseline'] !== true;
   const total = plan.reduce((n, x) => n + x.mutants.length + (baseline && x.mutants.length > 0 ? 1 : 0), 0);
   const progress = new Progress(io, total);
@@ -466,17 +616,22 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
   } finally {
     progress.clear();
   }
-  const report: MutantsReport = { mutants: results, summary: mutantsSummary(results) };
-  if (typeof p.opts['json'] === 'string') writeJsonFile(resolve(io.cwd, p.opts['json']), report);
-  io.stdout(renderMutants(report, ids.length));
-  return report.summary.survived > 0 || report.summary.errors > 0 ? 1 : 0;
+  const report: MutantsReport = { mutants: results, summary: mutantsSummary(results), ...(errors.length ? { errors } : {}) };
+  const json = outs.get('json');
+  const written = json ? emit(io, () => writeOutput(json, toJson(report), io.stdout)) : true;
+  humanStream(io, outs)(renderMutants(report, ids.length));
+  return report.summary.survived > 0 || report.summary.errors > 0 || errors.length > 0 || !written ? 1 : 0;
 }
 
 async function cmdOracle(io: CliIO, p: ParsedArgs): Promise<number> {
   const arch = typeof p.opts['arch'] === 'string' ? p.opts['arch'] : 'x86_64';
   const oracle = await import('./oracle/index.ts');
   const runner = await getRunner(io);
-  if (!(await runner.listArches()).some((a) => a.arch === arch)) throw new UsageError(`no arch "${arch}" in the kit`, 'oracle');
+  const info = (await runner.listArches()).find((a) => a.arch === arch);
+  if (!info) throw new UsageError(`no arch "${arch}" in the kit`, 'oracle');
+  const outs = prepareReportOutputs(io, p, [['json', 'file']]);
+  if (info.error !== undefined) throw new Error(`${arch} cannot run: ${info.error}`);
+  const human = humanStream(io, outs);
   const globs = typeof p.opts['scenario'] === 'string' ? splitList(p.opts['scenario']) : undefined;
   const progress = new Progress(io, 0);
   let result;
@@ -490,7 +645,7 @@ async function cmdOracle(io: CliIO, p: ParsedArgs): Promise<number> {
     progress.clear();
   }
   if (!result.comparable) {
-    io.stdout(`archkit oracle: ${result.reason}\n`);
+    human(`archkit oracle: ${result.reason}\n`);
     return 0;
   }
   // the kit's side: every kit scenario a program answers for
@@ -499,9 +654,36 @@ async function cmdOracle(io: CliIO, p: ParsedArgs): Promise<number> {
   const kit = await runner.runArch(arch, ids, {});
   const rows = oracle.compareWithReport(result, kit);
   const summary = oracle.oracleSummary(rows);
-  io.stdout(`kernel: ${result.host.kernel} (${result.host.machine}), ${result.host.compiler}\n\n${oracle.renderOracle(rows)}`);
-  if (typeof p.opts['json'] === 'string') writeJsonFile(resolve(io.cwd, p.opts['json']), { arch, host: result.host, rows, summary });
-  return summary.disagree > 0 ? 1 : 0;
+  human(`kernel: ${result.host.kernel} (${result.host.machine}), ${result.host.compiler}\n\n${oracle.renderOracle(rows)}`);
+  const json = outs.get('json');
+  const written = json ? emit(io, () => writeOutput(json, toJson({ arch, host: result.host, rows, summary }), io.stdout)) : true;
+  return summary.disagree > 0 || !written ? 1 : 0;
+}
+
+async function cmdMerge(io: CliIO, p: ParsedArgs): Promise<number> {
+  const files = p.positionals;
+  if (files.length === 0) throw new UsageError('merge needs at least one report file (archkit conformance --json FILE)', 'merge');
+  if (files.includes('-')) throw new UsageError('merge reads report files; "-" (stdin) is not supported as an input', 'merge');
+  const prefer = p.opts['prefer'];
+  if (prefer !== undefined && prefer !== 'last') throw new UsageError(`--prefer takes "last" (got "${String(prefer)}")`, 'merge');
+  const outs = prepareReportOutputs(io, p, [['json', 'file'], ['junit', 'file'], ['html', 'file'], ['arch-support', 'dir']]);
+  const inputs = files.map((file) => ({ file, report: readReport(file, io.cwd) }));
+  const report = mergeReports(inputs, { ...(prefer === 'last' ? { prefer } : {}), generatedAt: reportTime(io.env) });
+  // scenarios no input describes: the current catalogue, when a runner is at hand
+  let known: ScenarioInfo[] = [];
+  const described = new Set((report.scenarios ?? []).map((s) => s.id));
+  if (report.arches.some((a) => a.scenarios.some((s) => !described.has(s.id)))) {
+    try {
+      known = (await getRunner(io)).listScenarios();
+    } catch {
+      /* no catalogue: groups come from the ids */
+    }
+  }
+  const written = emitConformance(io, outs, report, known);
+  const order = scenarioCatalogue(report, known).map((s) => s.id);
+  humanStream(io, outs)(renderConformance(report, order));
+  io.stderr(`archkit: merged ${files.length} report${files.length === 1 ? '' : 's'}: ${report.arches.length} arch column${report.arches.length === 1 ? '' : 's'}\n`);
+  return report.summary.fail > 0 || (report.errors?.length ?? 0) > 0 || !written ? 1 : 0;
 }
 
 // ---------------------------------------------------------------- main
@@ -552,12 +734,19 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         return await cmdMutants(io, parsed);
       case 'oracle':
         return await cmdOracle(io, parsed);
+      case 'merge':
+        return await cmdMerge(io, parsed);
     }
     return 2;
   } catch (e) {
     if (e instanceof UsageError) {
       const hint = e.command ? `archkit ${e.command} --help` : 'archkit --help';
       io.stderr(`archkit: ${e.message}\n(see: ${hint})\n`);
+      return 2;
+    }
+    // a report path that cannot be used, a merge input that cannot be read: one line, before anything ran
+    if (e instanceof OutputError || e instanceof MergeError) {
+      io.stderr(`archkit: ${e.message}\n`);
       return 2;
     }
     const debug = io.env['ARCHKIT_DEBUG'] === '1';

@@ -1,6 +1,6 @@
 // Runs scenarios on arch ports: one emulated machine per scenario run.
 
-import { readdirSync, existsSync, readFileSync } from 'node:fs';
+import { readdirSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createUnicornMachine, unicornVersion } from '@archkit/generic-core/machine/unicorn/machine';
@@ -9,8 +9,7 @@ import type { Assembler } from '@archkit/generic-core/asm/assembler';
 import type { ArchModule, ArchPort } from '@archkit/generic-core/contracts/port';
 import type { CpuModel } from '@archkit/generic-core/contracts/cpu';
 import type { EntryModel } from '@archkit/generic-core/contracts/descriptor';
-import { listMutants } from '@archkit/generic-core/contracts/loader';
-import { Kernel } from '@archkit/generic-core/kernel/kernel';
+import { Kernel, KernelHost } from '@archkit/generic-core/kernel/kernel';
 import { attach } from '@archkit/generic-core/kernel/ptrace';
 import { symbolize } from '@archkit/generic-core/kernel/symbols';
 import type { CGen, KernelApi, UserImage } from '@archkit/generic-core/kernel/types';
@@ -19,6 +18,7 @@ import { BudgetExceededError, type GuestFaultError } from '@archkit/generic-core
 import type { ArchInfo, ArchReport, FailureOrigin, Runner, ScenarioInfo, ScenarioReport } from './types.ts';
 import type { IrqPlan } from '@archkit/generic-core/kernel/types';
 import { scenarios } from './scenarios/index.ts';
+import { readArchInfo } from './arches.ts';
 import { ScenarioFailure, abiOf, type Env, type ScenarioDef } from './scenarios/dsl.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -27,9 +27,8 @@ const DEFAULT_BUDGET = 2_000_000;
 /** Errors that mean the kit or a port is broken, not that a contract was violated. */
 const FATAL = new Set(['AsmError', 'AsmToolchainError', 'DescriptorError', 'PatchError', 'MutantError', 'EmulatorMissingError', 'CalibrationError']);
 
-export function archDirs(): Map<string, string> {
+export function archDirs(libs = join(REPO, 'libs')): Map<string, string> {
   const out = new Map<string, string>();
-  const libs = join(REPO, 'libs');
   for (const d of readdirSync(libs).sort()) {
     if (!d.startsWith('arch-') || !existsSync(join(libs, d, 'arch.json'))) continue;
     out.set(d.slice(5), join(libs, d));
@@ -43,7 +42,8 @@ function createMachine(cpu: CpuModel) {
   return createUnicornMachine(cpu.unicorn);
 }
 
-export function createRunner(): Runner {
+/** `libsDir`: where the arch libs are (default: the repository's libs/); a test seam. */
+export function createRunner(config: { libsDir?: string } = {}): Runner {
   const ports = new Map<string, Promise<ArchPort>>();
   const asms = new Map<string, Promise<Assembler>>();
   const images = new Map<string, Record<string, UserImage>>();
@@ -52,8 +52,8 @@ export function createRunner(): Runner {
     const key = `${arch}#${mutant ?? ''}#${entryModel ?? ''}`;
     let p = ports.get(key);
     if (!p) {
-      const dir = archDirs().get(arch);
-      if (!dir) throw new Error(`no arch "${arch}" (have: ${[...archDirs().keys()].join(', ')})`);
+      const dir = archDirs(config.libsDir).get(arch);
+      if (!dir) throw new Error(`no arch "${arch}" (have: ${[...archDirs(config.libsDir).keys()].join(', ')})`);
       p = (import(`@archkit/arch-${arch}`) as Promise<ArchModule>).then((m) => m.createPort({ mutant, entryModel }));
       ports.set(key, p);
     }
@@ -108,11 +108,13 @@ export function createRunner(): Runner {
   /** One run of a scenario on a fresh machine. */
   function execute(p: ArchPort, def: ScenarioDef, asm: Assembler, imgs: Record<string, UserImage>, opts: RunOpts): Outcome {
     const d = p.descriptor;
-    const m = createMachine(p.cpu);
+    const host = hostOf(p);
+    const m = host.m;
     const env = { d, abi: abiOf(d), model: p.entryModel, images: imgs, observed: {}, state: {} } as unknown as Env;
     let k: Kernel | undefined;
     try {
       k = new Kernel({
+        host,
         port: p,
         machine: m,
         assembler: asm,
@@ -141,9 +143,27 @@ export function createRunner(): Runner {
       if (k?.bridge.running) msg += ` [in ${k.bridge.running}]`;
       if (process.env.ARCHKIT_TRACE && k) (env.observed as Record<string, unknown>).trace = k.trace.slice(-200);
       return { status: 'fail', message: msg, origin, observed: env.observed ?? {}, guestInstructions: m.instructionCount(), k, env };
-    } finally {
-      m.close();
     }
+  }
+
+  /**
+   * One machine per port, booted by its first scenario and reset to that boot state for
+   * each later one (RAM, CPU state and the hooks' kernel; kernel-text translations kept).
+   * ARCHKIT_FRESH_ENGINE=1 gives every scenario a fresh machine instead.
+   */
+  const hosts = new Map<ArchPort, KernelHost>();
+  function hostOf(p: ArchPort): KernelHost {
+    let h = hosts.get(p);
+    if (!h || process.env.ARCHKIT_FRESH_ENGINE) {
+      h?.m.close();
+      h = new KernelHost(createMachine(p.cpu));
+      hosts.set(p, h);
+    }
+    return h;
+  }
+  function releaseHost(p: ArchPort): void {
+    hosts.get(p)?.m.close();
+    hosts.delete(p);
   }
 
   /**
@@ -206,32 +226,8 @@ export function createRunner(): Runner {
 
   return {
     async listArches(): Promise<ArchInfo[]> {
-      const out: ArchInfo[] = [];
-      for (const [arch, dir] of archDirs()) {
-        const desc = JSON.parse(readFileSync(join(dir, 'arch.json'), 'utf8')) as {
-          title?: string;
-          emulator?: { backend?: string };
-          assembler?: { backend: string; target: string };
-          entry?: { model?: string; offers?: string[] };
-        };
-        const model = desc.entry?.model ?? 'unknown';
-        out.push({
-          arch,
-          title: desc.title ?? arch,
-          entryModel: model,
-          entryModels: desc.entry?.offers ?? [model],
-          emulator: emulatorName(desc.emulator?.backend),
-          assembler: desc.assembler ? describeAssembler(desc.assembler) : 'unknown',
-          mutants: listMutants(dir).map((mu) => ({
-            id: mu.id,
-            contract: mu.contract,
-            description: mu.description,
-            file: join(dir, 'mutants', `${mu.id}.patch`),
-            ...(mu.models ? { models: mu.models } : {}),
-          })),
-        });
-      }
-      return out;
+      // a broken lib (malformed arch.json, ...) is listed with its `error`; it never breaks the others
+      return [...archDirs(config.libsDir)].map(([arch, dir]) => readArchInfo(arch, dir, emulatorName));
     },
     listScenarios(): ScenarioInfo[] {
       return scenarios.map(({ id, group, contracts, title }) => ({ id, group, contracts, title }));
@@ -239,12 +235,16 @@ export function createRunner(): Runner {
     async runArch(arch, ids, opts): Promise<ArchReport> {
       const p = await port(arch, opts.mutant, opts.entryModel);
       const out: ScenarioReport[] = [];
-      for (const id of ids) {
-        const def = scenarios.find((s) => s.id === id);
-        if (!def) throw new Error(`no scenario "${id}"`);
-        const r = await runOne(p, def, def.sweep === true || (opts.sweep?.(id) ?? false));
-        out.push(r);
-        opts.onResult?.(r);
+      try {
+        for (const id of ids) {
+          const def = scenarios.find((s) => s.id === id);
+          if (!def) throw new Error(`no scenario "${id}"`);
+          const r = await runOne(p, def, def.sweep === true || (opts.sweep?.(id) ?? false));
+          out.push(r);
+          opts.onResult?.(r);
+        }
+      } finally {
+        releaseHost(p);
       }
       return {
         arch,

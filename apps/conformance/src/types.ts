@@ -35,9 +35,49 @@ export interface ArchReport {
   scenarios: ScenarioReport[];
 }
 
+/** Versions of the tools a run used. */
+export interface ToolVersions {
+  /** the Unicorn library, e.g. "2.0.1" (null when no arch ran on it) */
+  unicorn: string | null;
+  /** per arch: the assembler and its version, e.g. "GNU as 2.40 (mips-linux-gnu -EB -32)" */
+  assemblers: Record<string, string>;
+}
+
+/** Where and with what a report was made. */
+export interface RunMeta {
+  /** `git rev-parse HEAD` of the working directory (GITHUB_SHA overrides); null outside a checkout */
+  commit: string | null;
+  /** the current branch (GITHUB_REF_NAME overrides); null on a detached HEAD or outside a checkout */
+  branch: string | null;
+  /** ISO 8601 time the report was written */
+  generatedAt: string;
+  /** Node.js version, e.g. "v20.20.2" */
+  node: string;
+  tools: ToolVersions;
+}
+
+/** A merged report's meta: its own (commit/branch only where every input agrees) and each input's. */
+export interface ReportMeta extends RunMeta {
+  /** set by `archkit merge`: each input file, its meta (when it had one) and the arch columns it gave */
+  inputs?: Array<{ file: string; meta: ReportMeta | null; arches: string[] }>;
+}
+
+/** An arch that could not run at all (e.g. its arch.json is malformed). */
+export interface ArchError {
+  arch: string;
+  /** one paragraph naming the file (and line:column) and what is wrong */
+  message: string;
+}
+
 export interface Report {
+  /** set by the CLI (always in `--json` output); optional for reports built elsewhere */
+  meta?: ReportMeta;
   arches: ArchReport[];
   summary: { pass: number; fail: number; unsupported: number };
+  /** arches that were selected but could not run; absent when there are none */
+  errors?: ArchError[];
+  /** group, contracts and title of each scenario in the report, in catalogue order */
+  scenarios?: ScenarioInfo[];
 }
 
 export interface ScenarioInfo {
@@ -67,6 +107,12 @@ export interface ArchInfo {
   emulator: string;
   assembler: string;
   mutants: MutantInfo[];
+  /**
+   * Set when the arch cannot be loaded (malformed arch.json, a bad mutant file, ...): one
+   * paragraph naming the file and line:column. The other fields are then placeholders
+   * ("unknown", no entry models, no mutants) and the arch cannot run.
+   */
+  error?: string;
 }
 
 /** Implemented in src/runner.ts. */

@@ -253,6 +253,44 @@ describe('unicorn backend: hooks and budget', () => {
     expect(r).toEqual({ instructions: 6, reason: 'until' });
   });
 
+  it('restoreState puts back every byte and the CPU state, and reports the code regions it changed', () => {
+    const m = mk('x86');
+    m.map(0x10000n, 0x1000); // code
+    m.map(0x20000n, 0x2000, 7, { data: true });
+    m.write(0x10000n, x86('inc rax; mov qword ptr [riz*1 + 0x20010], rax', 0x10000n));
+    m.writeUint(0x21000n, 8, 0x1122334455667788n);
+    m.setReg('rax', 5n);
+    const st = m.saveState();
+    m.run(0x10000n, { instructions: 10 }, 0x1000bn);
+    expect(m.readUint(0x20010n, 8)).toBe(6n);
+    m.writeUint(0x21000n, 4, 0xdeadn); // a direct write to a data region
+    expect(m.restoreState(st)).toEqual([]); // code unchanged: translations kept
+    expect(m.readUint(0x20010n, 8)).toBe(0n);
+    expect(m.readUint(0x21000n, 8)).toBe(0x1122334455667788n);
+    expect(m.reg('rax')).toBe(5n);
+    const again = m.saveState();
+    again.regions.forEach((r, i) => expect(Buffer.compare(r.bytes, st.regions[i]!.bytes)).toBe(0));
+    expect(Buffer.compare(again.cpu, st.cpu)).toBe(0);
+    // new code at the same address: reported, and after invalidation the new code runs
+    m.write(0x10000n, x86('dec rax; mov qword ptr [riz*1 + 0x20010], rax', 0x10000n));
+    expect(m.restoreState(st)).toEqual([{ base: 0x10000n, end: 0x11000n }]);
+    m.write(0x10000n, x86('dec rax; mov qword ptr [riz*1 + 0x20010], rax', 0x10000n));
+    m.invalidateCode(0x10000n, 0x10fffn);
+    m.run(0x10000n, { instructions: 10 }, 0x1000bn);
+    expect(m.readUint(0x20010n, 8)).toBe(4n);
+  });
+
+  it('reads and writes data regions in the guest byte order without the emulator, and sees guest stores at once', () => {
+    const m = mk('arm64', true);
+    m.map(0x20000n, 0x1000, 7, { data: true });
+    m.writeUint(0x20000n, 4, 0x01020304n);
+    expect([...m.read(0x20000n, 4)]).toEqual([1, 2, 3, 4]);
+    m.writeUint(0x20008n, 8, 0x0102030405060708n);
+    expect(m.readUint(0x20008n, 8)).toBe(0x0102030405060708n);
+    expect(m.readUint(0x2000cn, 2)).toBe(0x0506n);
+    expect(() => m.readUint(0x30000n, 8)).toThrow(GuestFaultError);
+  });
+
   it('has a wall-clock backstop', () => {
     const m = mk('x86');
     m.map(0x10000n, 0x1000);

@@ -1,9 +1,9 @@
 // JUnit XML reporter: one <testsuite> per arch, one <testcase> per scenario,
 // <failure> for fail, <skipped> for unsupported.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { ArchReport, Report } from '../types.ts';
+import { writeFileSync } from 'node:fs';
+import type { ArchError, ArchReport, Report } from '../types.ts';
+import { ensureParentDir } from './output.ts';
 
 // Characters XML 1.0 does not allow at all (C0 controls other than tab, LF, CR; lone surrogates; U+FFFE/F).
 const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -64,19 +64,33 @@ function suite(a: ArchReport): string {
   return out.join('\n');
 }
 
+/** An arch that could not run: a suite with one errored test case naming the problem. */
+function errorSuite(e: ArchError): string {
+  const first = e.message.split('\n')[0] ?? '';
+  return [
+    `  <testsuite name="${xmlAttr(e.arch)}" tests="1" failures="0" errors="1" skipped="0" time="0.000">`,
+    `    <testcase classname="${xmlAttr(e.arch)}" name="load ${xmlAttr(e.arch)}" time="0.000">`,
+    `      <error message="${xmlAttr(first)}" type="load">${xmlText(e.message)}</error>`,
+    '    </testcase>',
+    '  </testsuite>',
+  ].join('\n');
+}
+
 export function renderJUnit(report: Report, name = 'archkit conformance'): string {
   const all = report.arches.flatMap((a) => a.scenarios);
   const time = all.reduce((t, s) => t + s.ms, 0);
+  const errors = report.errors ?? [];
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${xmlAttr(name)}" tests="${all.length}" failures="${report.summary.fail}" errors="0" skipped="${report.summary.unsupported}" time="${secs(time)}">`,
+    `<testsuites name="${xmlAttr(name)}" tests="${all.length + errors.length}" failures="${report.summary.fail}" errors="${errors.length}" skipped="${report.summary.unsupported}" time="${secs(time)}">`,
     ...report.arches.map(suite),
+    ...errors.map(errorSuite),
     '</testsuites>',
     '',
   ].join('\n');
 }
 
 export function writeJUnitReport(file: string, report: Report): void {
-  mkdirSync(dirname(file), { recursive: true });
+  ensureParentDir(file, 'junit');
   writeFileSync(file, renderJUnit(report));
 }

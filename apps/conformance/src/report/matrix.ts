@@ -52,10 +52,18 @@ export function renderProblems(report: Report): string {
     out.push('', `Unsupported (${unsup.length}):`);
     for (const { a, s } of unsup) out.push(`  ${a.arch} ${s.id}: ${indentRest(s.message || '(no reason given)', '    ')}`);
   }
+  const errors = report.errors ?? [];
+  if (errors.length) {
+    out.push('', `Arches that could not run (${errors.length}):`);
+    for (const e of errors) out.push(`  ERROR ${e.arch}: ${indentRest(e.message, '    ')}`);
+  }
   return out.length ? out.join('\n') + '\n' : '';
 }
 
-/** Matrix, problems, blank line, summary line. */
+/** Matrix, problems, blank line, summary line (then how many arches could not run, if any). */
 export function renderConformance(report: Report, order: string[] = []): string {
-  return renderMatrix(report, order) + renderProblems(report) + '\n' + summaryLine(report.summary) + '\n';
+  const n = report.errors?.length ?? 0;
+  const errs = n ? `${n} arch${n === 1 ? '' : 'es'} could not run\n` : '';
+  const matrix = report.arches.length ? renderMatrix(report, order) : '(no arch ran)\n';
+  return matrix + renderProblems(report) + '\n' + summaryLine(report.summary) + '\n' + errs;
 }

@@ -1,5 +1,6 @@
 // Text and JSON shapes for `archkit mutants`.
 
+import type { ArchError } from '../types.ts';
 import { indentRest, renderTable } from './table.ts';
 
 export interface MutantResult {
@@ -18,6 +19,8 @@ export interface MutantResult {
 export interface MutantsReport {
   mutants: MutantResult[];
   summary: { killed: number; survived: number; errors: number };
+  /** selected arches that could not be loaded (their mutants did not run); absent when none */
+  errors?: ArchError[];
 }
 
 export function mutantsSummary(results: MutantResult[]): MutantsReport['summary'] {
@@ -69,7 +72,13 @@ export function renderMutants(report: MutantsReport, ran?: number): string {
     out += `\nErrors (${errors.length}):\n`;
     for (const r of errors) out += `  ERROR ${r.arch} ${r.mutant}: ${indentRest(r.error ?? '', '    ')}\n`;
   }
+  const broken = report.errors ?? [];
+  if (broken.length) {
+    out += `\nArches that could not run (${broken.length}):\n`;
+    for (const e of broken) out += `  ERROR ${e.arch}: ${indentRest(e.message, '    ')}\n`;
+  }
   out += '\n' + mutantsSummaryLine(report.summary) + '\n';
   if (report.summary.errors) out += `${report.summary.errors} mutant run${report.summary.errors === 1 ? '' : 's'} errored\n`;
+  if (broken.length) out += `${broken.length} arch${broken.length === 1 ? '' : 'es'} could not run\n`;
   return out;
 }

@@ -139,7 +139,20 @@ export function installHandler(d: ArchDescriptor, h: HandlerSpec, data: Record<s
   const useRestorer = !h.noRestorer && libcUsesRestorer(d);
   const flags = (h.flags ?? 0n) | a.sa.SA_SIGINFO | (useRestorer ? a.sa.SA_RESTORER : 0n);
   data[`sa${h.sig}`] = sigactionData(d, `h${h.sig}`, flags, h.mask ?? 0n, useRestorer ? RESTORER : undefined);
-  return [sys('rt_sigaction', h.sig, { data: `sa${h.sig}` }, 0, 8)];
+  return [sys('rt_sigaction', ...rtSigactionArgs(d, h.sig, { data: `sa${h.sig}` }, useRestorer ? RESTORER : undefined))];
+}
+
+/**
+ * rt_sigaction's arguments: (sig, act, oact, sigsetsize), or where the restorer is an
+ * argument (arch.json abi.restorerArg, sparc's __ARCH_HAS_KA_RESTORER) (sig, act, oact,
+ * restorer, sigsetsize). The kernel puts it in the handler's return-address register, which
+ * the handler returns past by callingConvention.returnOffset: glibc passes its stub minus
+ * that (sparc: __rt_sigreturn_stub - 8).
+ */
+export function rtSigactionArgs(d: ArchDescriptor, signo: number, act: Val, restorerLabel?: string): Val[] {
+  if (d.abi.restorerArg !== true) return [signo, act, 0, 8];
+  const off = d.callingConvention.returnOffset ?? 0;
+  return [signo, act, 0, restorerLabel ? { label: off ? `${restorerLabel}-${off}` : restorerLabel } : 0, 8];
 }
 
 /** A handler that counts its runs in slot `h.<name>` and returns (to the restorer). */

@@ -96,7 +96,12 @@ function checkRestartPath(env: Env, first: string, second = first): void {
     expect(e[j]!.userPc === env.k.sym(tramp), 'C5', `the restart re-entered from user pc ${hex(e[j]!.userPc)}, not the vDSO's ${tramp} at ${hex(env.k.sym(tramp))}`);
   } else {
     env.observed.pcRewind = Number(e[i]!.userPc + BigInt(env.d.syscall.insnBytes) - e[j]!.userPc);
-    expect(between === 1, 'C5', `${between} user-mode instructions ran between ${first} and its restart: model ${env.model} rewinds the pc and runs exactly the trap instruction again`);
+    // sparc 6.18 (arch.json syscall.restartRewindInsns): the no-handler ERESTARTSYS/NOHAND/
+    // NOINTR case falls through into the restart_syscall one and rewinds past the instruction
+    // before the trap too, which reloads the number register
+    const insns = second === 'restart_syscall' ? 1 : (env.d.syscall.restartRewindInsns ?? 1);
+    if (insns !== 1) env.observed.rewoundInsns = insns;
+    expect(between === insns, 'C5', `${between} user-mode instructions ran between ${first} and its restart: model ${env.model} rewinds the pc and runs exactly ${insns === 1 ? 'the trap instruction' : `the last ${insns} instructions, the trap included,`} again`);
     expect(e[j]!.userPc === e[i]!.userPc, 'C5', `the restart re-entered from user pc ${hex(e[j]!.userPc)}, not the trap instruction at ${hex(e[i]!.userPc)}`);
   }
 }
@@ -682,6 +687,25 @@ export const entryScenarios: ScenarioDef[] = [
       handlerRuns(env, sig(env.d, 'SIGUSR1'));
       syscallEntries(env, 'nanosleep');
       syscallEntries(env, 'restart_syscall');
+      if (env.d.abi.sigreturnKeepsRestartBlock) {
+        // sparc32's do_rt_sigreturn never resets restart_block.fn: restart_syscall still
+        // finishes the interrupted sleep (its do_sigreturn and the 64-bit one do reset it)
+        env.observed.restartBlockKept = true;
+        expect(r2 === 0n && env.k.clock >= 10_000_000_000n, 'C7', `restart_syscall after the handler returned ${hex(r2)} at ${env.k.clock} ns: this kernel's rt_sigreturn keeps the restart block, which sleeps to the 10 s deadline and returns 0`);
+        return;
+      }
+      if (env.d.abi.restartSyscallReturnsToArchData) {
+        // s390 6.18: the block is cancelled (restart_syscall returns -EINTR in C), but
+        // __do_syscall first sent the psw to restart_block.arch_data, which pid 1 inherited
+        // from init_task as 0: the task returns to address 0 and dies of SIGSEGV
+        const rs = entries(env, 'restart_syscall', 1)[0];
+        const t = task(env, 1);
+        env.observed.restartSyscallResult = rs?.result === undefined ? undefined : Number(rs.result);
+        env.observed.killedBy = t.killedBy;
+        expect(rs?.result === EINTR(env), 'C7', `restart_syscall after the handler returned ${hex(rs?.result)} in C: rt_sigreturn must have cancelled the restart block (-EINTR)`);
+        expect(t.killedBy === sig(env.d, 'SIGSEGV'), 'C6', `pid 1 ended with ${t.killedBy ? `signal ${t.killedBy}` : `exit ${t.exitCode >> 8}`}: with restart_block.arch_data 0 (inherited from init_task) this kernel returns from restart_syscall to address 0 (SIGSEGV)`);
+        return;
+      }
       expect(r2 === EINTR(env), 'C7', `restart_syscall after the handler returned ${hex(r2)}: rt_sigreturn must have cancelled the restart block (-EINTR)`);
     },
   },
@@ -780,7 +804,8 @@ export const entryScenarios: ScenarioDef[] = [
 /** The work bits of the arch's exit mask besides SIGPENDING (which needs a signal to clear). */
 function workBits(d: ArchDescriptor): string[] {
   // powerpc names its exit loop's mask _TIF_USER_WORK_MASK (asm/thread_info.h, kernel/interrupt.c)
-  const mask = d.workMasks['EXIT_TO_USER_MODE_WORK'] ?? d.workMasks['_TIF_WORK_MASK'] ?? d.workMasks['_TIF_USER_WORK_MASK'] ?? [];
+  // sparc32's rtrap loops over _TIF_DO_NOTIFY_RESUME_MASK (asm/thread_info_32.h, rtrap_32.S)
+  const mask = d.workMasks['EXIT_TO_USER_MODE_WORK'] ?? d.workMasks['_TIF_WORK_MASK'] ?? d.workMasks['_TIF_USER_WORK_MASK'] ?? d.workMasks['_TIF_DO_NOTIFY_RESUME_MASK'] ?? [];
   return mask.filter((b) => b !== 'SIGPENDING');
 }
 

@@ -106,6 +106,17 @@ export interface ArchDescriptor {
     error: ErrorConvention;
     /** Registers the trap instruction itself overwrites (x86-64 syscall: rcx, r11). */
     clobbers: string[];
+    /**
+     * User registers the syscall entry leaves out of pt_regs although pt_regs has slots for
+     * them (MIPS SAVE_SOME: s0-s7 and fp, callee-saved in C): during a plain syscall they are
+     * still live in the CPU, their slots stale.
+     */
+    unsavedRegs?: string[];
+    /**
+     * The frame says it is a syscall only once the syscall returned an error (MIPS: the asm
+     * stores the number in regs[0] on the error path), not while it runs.
+     */
+    markedOnErrorReturn?: boolean;
     /** Which clone() argument carries the TLS value (3 or 4: the CLONE_BACKWARDS variants differ). */
     cloneTlsArg: number;
     /**
@@ -120,6 +131,13 @@ export interface ArchDescriptor {
      * number register alone (s390 since v5.14: __kernel_restart_syscall, `svc 7`).
      */
     restartBlockTrampoline?: string;
+    /**
+     * Instructions a handler-less ERESTARTSYS/ERESTARTNOHAND/ERESTARTNOINTR restart rewinds
+     * the pc over, the trap included (default 1). sparc 6.18: 2, its no-handler case falls
+     * through into the ERESTART_RESTARTBLOCK one (signal_32.c, signal_64.c): pc -= 8, the
+     * instruction before `ta` (glibc's `mov NR, %g1`) runs again first.
+     */
+    restartRewindInsns?: number;
     numbers: Record<string, number>;
   };
   ptRegs: FrameLayout;
@@ -248,6 +266,11 @@ class Checker {
   oneOf<T extends string>(path: string, v: Json, options: readonly T[]): T {
     if (typeof v !== 'string' || !options.includes(v as T)) this.expect(path, options.map((o) => JSON.stringify(o)).join(' or '), v);
     return v as T;
+  }
+
+  bool(path: string, v: Json): boolean {
+    if (typeof v !== 'boolean') this.expect(path, 'true or false', v);
+    return v;
   }
 
   int(path: string, v: Json, min = 0, what = 'a non-negative integer'): number {
@@ -413,7 +436,7 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
 
   const sc = c.object('syscall', o['syscall'], {
     required: ['instruction', 'insnBytes', 'nr', 'args', 'ret', 'error', 'cloneTlsArg', 'numbers'],
-    optional: ['clobbers', 'cloneFlagsArg', 'cloneStackArg', 'restartBlockTrampoline'],
+    optional: ['clobbers', 'cloneFlagsArg', 'cloneStackArg', 'restartBlockTrampoline', 'restartRewindInsns', 'unsavedRegs', 'markedOnErrorReturn'],
   });
   const eo = c.object('syscall.error', sc['error'], { required: ['convention'], optional: ['flag', 'bit'] });
   const conv = c.oneOf('syscall.error.convention', eo['convention'], ['negative', 'flag'] as const);
@@ -434,6 +457,8 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
     ret: c.string('syscall.ret', sc['ret']),
     error,
     clobbers: sc['clobbers'] === undefined ? [] : c.stringArray('syscall.clobbers', sc['clobbers'], false),
+    ...(sc['unsavedRegs'] !== undefined ? { unsavedRegs: c.stringArray('syscall.unsavedRegs', sc['unsavedRegs'], false) } : {}),
+    ...(sc['markedOnErrorReturn'] !== undefined ? { markedOnErrorReturn: c.bool('syscall.markedOnErrorReturn', sc['markedOnErrorReturn']) } : {}),
     cloneTlsArg: c.int('syscall.cloneTlsArg', sc['cloneTlsArg'], 3),
     numbers: {},
   };
@@ -445,6 +470,7 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
   }
   if ((syscall.cloneFlagsArg ?? 0) === (syscall.cloneStackArg ?? 1)) c.fail('syscall.cloneStackArg', 'clone flags and the new stack cannot be the same argument');
   if (sc['restartBlockTrampoline'] !== undefined) syscall.restartBlockTrampoline = c.symbol('syscall.restartBlockTrampoline', sc['restartBlockTrampoline']);
+  if (sc['restartRewindInsns'] !== undefined) syscall.restartRewindInsns = c.int('syscall.restartRewindInsns', sc['restartRewindInsns'], 1, 'a positive integer');
   const nums = c.object('syscall.numbers', sc['numbers']);
   if (Object.keys(nums).length === 0) c.expect('syscall.numbers', 'a non-empty map of syscall name to number', nums);
   for (const [k, v] of Object.entries(nums)) {
@@ -513,7 +539,7 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
 
   const abi: AbiOverrides = {};
   if (o['abi'] !== undefined) {
-    const ab = c.object('abi', o['abi'], { required: [], optional: ['errno', 'signals', 'sa', 'how', 'sigaction', 'nsig', 'libcRestorer', 'restorerFallback', 'execKeepsRegisters', 'execClearsRegisters', 'ptraceSkipResultAtExit'] });
+    const ab = c.object('abi', o['abi'], { required: [], optional: ['errno', 'signals', 'sa', 'how', 'sigaction', 'nsig', 'libcRestorer', 'restorerFallback', 'execKeepsRegisters', 'execClearsRegisters', 'ptraceSkipResultAtExit', 'restorerArg', 'execSpOffset', 'sigreturnKeepsRestartBlock', 'restartSyscallReturnsToArchData'] });
     const table = <K extends string>(key: string, known: Record<K, number>, nullable = false): Partial<Record<K, number | null>> | undefined => {
       if (ab[key] === undefined) return undefined;
       const t = c.object(`abi.${key}`, ab[key], { required: [], optional: Object.keys(known) });
@@ -541,13 +567,14 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
       for (const need of ['handler', 'flags', 'mask']) if (!f.fields.some((x) => x.name === need)) c.fail('abi.sigaction.fields', `needs a field "${need}"`);
       abi.sigaction = { size: f.size, fields: f.fields };
     }
-    for (const flag of ['libcRestorer', 'execKeepsRegisters', 'ptraceSkipResultAtExit'] as const) {
+    for (const flag of ['libcRestorer', 'execKeepsRegisters', 'ptraceSkipResultAtExit', 'restorerArg', 'sigreturnKeepsRestartBlock', 'restartSyscallReturnsToArchData'] as const) {
       if (ab[flag] === undefined) continue;
       if (typeof ab[flag] !== 'boolean') c.expect(`abi.${flag}`, 'true or false', ab[flag]);
       abi[flag] = ab[flag] as boolean;
     }
     if (ab['execClearsRegisters'] !== undefined) abi.execClearsRegisters = c.stringArray('abi.execClearsRegisters', ab['execClearsRegisters'], false);
     if (ab['restorerFallback'] !== undefined) abi.restorerFallback = c.oneOf('abi.restorerFallback', ab['restorerFallback'], ['vdso', 'stack', 'none'] as const);
+    if (ab['execSpOffset'] !== undefined) abi.execSpOffset = c.int('abi.execSpOffset', ab['execSpOffset']);
     if (ab['nsig'] !== undefined) abi.nsig = c.int('abi.nsig', ab['nsig'], 32, 'a signal count (_NSIG) of at least 32');
   }
 
@@ -563,6 +590,7 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
   if (registers.tls !== undefined) checkReg('registers.tls', registers.tls);
   if (registers.userSp !== undefined) checkReg('registers.userSp', registers.userSp);
   checkReg('syscall.nr', syscall.nr);
+  syscall.unsavedRegs?.forEach((r, i) => checkReg(`syscall.unsavedRegs[${i}]`, r));
   abi.execClearsRegisters?.forEach((r, i) => checkReg(`abi.execClearsRegisters[${i}]`, r));
   checkReg('syscall.ret', syscall.ret);
   syscall.args.forEach((r, i) => checkReg(`syscall.args[${i}]`, r));

@@ -18,7 +18,7 @@ import type { ArchDescriptor, EntryModel } from './descriptor.ts';
 import type { CpuModel } from './cpu.ts';
 import type { PtRegs } from '../kernel/ptregs.ts';
 import type { CGen } from '../kernel/bridge.ts';
-import type { KernelApi, KSignal, Task } from '../kernel/types.ts';
+import type { Gen, KernelApi, KSignal, Task } from '../kernel/types.ts';
 
 /** Sources an arch lib hands to the core; a mutant replaces one of them. */
 export interface PortSources {
@@ -75,9 +75,9 @@ export interface ProcessHooks {
    * copy_thread(p, args) with the parent's current_pt_regs() in `regs`, or NULL regs for a
    * kernel thread (args.fn != null: fn and its argument travel untouched to the switch
    * frame slots arch.json names in kthread). Prepares p's switch frame so switch_to wakes
-   * p in ret_from_fork.
+   * p in ret_from_fork. A negative errno fails the clone (sparc's clone_stackframe: -EFAULT).
    */
-  copy_thread(k: KernelApi, p: Task, args: CloneArgs, regs: PtRegs | null): void;
+  copy_thread(k: KernelApi, p: Task, args: CloneArgs, regs: PtRegs | null): void | bigint;
   /** start_thread(): regs for the first user instruction of a freshly exec'd image. */
   start_thread(k: KernelApi, regs: PtRegs, pc: bigint, sp: bigint): void;
   /** The C half of __switch_to (TLS: x86 fs_base, AArch64 tpidr_el0), run before the asm switch. */
@@ -109,7 +109,7 @@ export interface SignalHooks {
    * (kernel/entry/do-work-pending.ts doSignal). arm has its own so that its restart guards
    * are its own code (and its bug zoo can reach them).
    */
-  do_signal?(k: KernelApi, regs: PtRegs, syscall: boolean): Generator<{ call: bigint; args: bigint[] }, number, bigint>;
+  do_signal?(k: KernelApi, regs: PtRegs, syscall: boolean): Gen<number>;
   /** Offset of a user register's saved value from the ucontext pointer handed to the handler (scenarios edit contexts). */
   ucontext_reg_offset(reg: string): number;
 }

@@ -89,6 +89,18 @@ export interface AbiOverrides {
    * nowhere (the frame is refused: SIGSEGV)
    */
   restorerFallback?: 'vdso' | 'stack' | 'none';
+  /** rt_sigaction(sig, act, oact, restorer, sigsetsize): the restorer is an argument, not a struct field (sparc __ARCH_HAS_KA_RESTORER) */
+  restorerArg?: boolean;
+  /** start_thread puts the user sp this far below the stack top exec hands it (sparc32: 64, one register window save area; sparc64: 128 + the stack bias 2047) */
+  execSpOffset?: number;
+  /** rt_sigreturn leaves a pending restart block alone: restart_syscall afterwards still runs it (sparc32's do_rt_sigreturn) */
+  sigreturnKeepsRestartBlock?: boolean;
+  /**
+   * restart_syscall goes on at restart_block.arch_data when that is even (s390 __do_syscall:
+   * the return address the vDSO restart saved); pid 1 inherits init_task's 0 (copy_thread
+   * sets 1 only for user forks), so a restart_syscall it makes itself returns to address 0
+   */
+  restartSyscallReturnsToArchData?: boolean;
 }
 
 /** The asm-generic struct sigaction for a word size: handler, flags, restorer, mask. */

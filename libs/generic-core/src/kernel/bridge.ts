@@ -97,6 +97,7 @@ export class Bridge {
     return new Map(this.byName);
   }
 
+  /** Hooks the stub page to this bridge (a kernel that owns its machine; Kernel.boot hooks it itself). */
   install(): void {
     this.m.hookCode(this.base, this.base + BigInt(this.size) - 1n, (addr) => this.onStub(addr));
   }
@@ -110,7 +111,8 @@ export class Bridge {
     this.frames.delete(key);
   }
 
-  private onStub(addr: bigint): void {
+  /** The code hook of the stub page: a call into C, or a guest call's return to C. */
+  onStub(addr: bigint): void {
     if (addr === this.retStub) {
       const key = this.currentKey();
       const stack = this.frames.get(key);

@@ -67,7 +67,13 @@ export function* kernelClone(k: KernelApi, args: CloneArgs, regs: PtRegs | null,
     }
   }
   dirtyPtRegs(k, p);
-  k.port.process.copy_thread(k, p, args, regs);
+  const err = k.port.process.copy_thread(k, p, args, regs);
+  if (typeof err === 'bigint' && err < 0n) {
+    p.state = 'dead';
+    if (p.mm) p.mm.users--;
+    k.trace.push(`${parent.pid}:copy_thread ${err}`);
+    return err;
+  }
   if (regs !== null) {
     k.world.at?.(k, 'fork-copied', parent);
     if (k.fatalSignalPending(parent)) {

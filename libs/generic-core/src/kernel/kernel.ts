@@ -7,6 +7,7 @@
 import type { Assembler } from '../asm/assembler.ts';
 import type { ArchDescriptor, EntryModel } from '../contracts/descriptor.ts';
 import type { CpuMachine, CpuModel } from '../contracts/cpu.ts';
+import { PROT_ALL, type HookHandle, type MachineState } from '../machine/machine.ts';
 import type { ArchPort, EntryFunctions } from '../contracts/port.ts';
 import { Bridge, type CFunction, type CGen } from './bridge.ts';
 import { PtRegs, ptRegsLayout, type PtRegsLayout } from './ptregs.ts';
@@ -58,7 +59,42 @@ export class KernelBug extends Error {
   }
 }
 
+/**
+ * One booted machine, reused by the kernels of successive runs of one port (engine reuse):
+ * the first kernel boots it and saves its state; each later kernel restores that state
+ * (RAM and CPU; the translations of unchanged kernel text are kept) and takes over the
+ * hooks, which always call the kernel running now.
+ */
+export class KernelHost {
+  /** the kernel the hooks call */
+  kernel: Kernel | undefined;
+  /** after boot, before the first task: what every later run starts from */
+  state: MachineState | undefined;
+  symbols = new Map<string, bigint>();
+  stubs = new Map<string, bigint>();
+  textSize = 0;
+  vdso: Uint8Array = new Uint8Array(0);
+  /** hooks of the current run only (removed before the next) */
+  readonly runHooks: HookHandle[] = [];
+  /** what cpu.boot() was given: forwards to the kernel running now */
+  readonly proxy: KernelApi;
+
+  constructor(readonly m: CpuMachine) {
+    this.proxy = new Proxy({} as KernelApi, {
+      get: (_t, prop) => {
+        const k = this.kernel;
+        if (!k) throw new Error('no kernel runs on this machine');
+        const v = Reflect.get(k, prop, k) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(k) : v;
+      },
+      set: (_t, prop, value) => Reflect.set(this.kernel!, prop, value),
+    });
+  }
+}
+
 export interface KernelOptions {
+  /** a machine booted before by another kernel of this port, to reuse */
+  host?: KernelHost;
   port: ArchPort;
   machine: CpuMachine;
   assembler: Assembler;
@@ -319,6 +355,8 @@ export class Kernel implements KernelApi {
 
   // ---------------------------------------------------------------- boot
   boot(): void {
+    const host = this.opts.host;
+    if (host?.state) return this.reboot(host);
     const mem = this.desc.memory;
     const m = this.m;
     m.map(mem.kernelText, KERNEL_TEXT_SIZE);
@@ -327,8 +365,8 @@ export class Kernel implements KernelApi {
     const page = new Uint8Array(STUBS_SIZE);
     for (let i = 0; i + fill.length <= STUBS_SIZE; i += fill.length) page.set(fill, i);
     m.write(mem.stubs, page);
-    m.map(mem.kernelData, KERNEL_DATA_SIZE);
-    m.map(mem.stacks, Number(THREAD_SIZE) * MAX_TASKS);
+    m.map(mem.kernelData, KERNEL_DATA_SIZE, PROT_ALL, { data: true });
+    m.map(mem.stacks, Number(THREAD_SIZE) * MAX_TASKS, PROT_ALL, { data: true });
     m.map(mem.user, Number(mem.userSize));
 
     this.registerCFunctions();
@@ -370,15 +408,61 @@ export class Kernel implements KernelApi {
     }
     m.write(sysCallTable, this.words(table));
 
-    this.bridge.install();
-    this.installObservers();
-    this.cpu.boot(m, this);
+    // the hooks call the kernel running now: this one, or with a host the one of each later run
+    const running = (): Kernel => host?.kernel ?? this;
+    m.hookCode(mem.stubs, mem.stubs + BigInt(STUBS_SIZE) - 1n, (addr) => running().bridge.onStub(addr));
+    this.installObservers(running);
+    if (host) host.kernel = this;
+    this.cpu.boot(m, host ? host.proxy : this);
+    if (host) {
+      host.state = m.saveState();
+      // a run's own kernel functions (kfn_*, registered last) are not part of the boot state
+      const own = (name: string) => name.startsWith('kfn_');
+      host.symbols = new Map([...this.symbols].filter(([n]) => !own(n)));
+      host.stubs = new Map([...this.bridge.names()].filter(([n]) => !own(n)));
+      host.textSize = this.textSize;
+      host.vdso = this.vdso;
+    }
+    this.startIdle();
+  }
 
-    // init_task (the idle task, pid 0) runs the boot CPU
+  /** Boot on a machine another kernel of this port booted: its state as boot left it. */
+  private reboot(host: KernelHost): void {
+    for (const h of host.runHooks.splice(0)) h.remove();
+    const changed = this.m.restoreState(host.state!);
+    if (changed.length) {
+      // code the last run loaded (user programs): drop its translations, looking its
+      // addresses up the way user mode does (an MMU may keep user pages from the kernel's
+      // instruction fetches), then back to the boot state
+      this.cpu.setPrivilege(this.m, this.cpu.userPrivilege);
+      for (const r of changed) this.m.invalidateCode(r.base, r.end - 1n);
+      this.m.restoreState(host.state!);
+    }
+    for (const [k, v] of host.symbols) this.symbols.set(k, v);
+    this.textSize = host.textSize;
+    this.vdso = host.vdso;
+    this.registerCFunctions();
+    // the sys_call_table and entry.S hold these addresses: registration must give the same
+    for (const [name, addr] of host.stubs) {
+      if (this.bridge.names().get(name) !== addr) throw new Error(`engine reuse: C function ${name} got another stub address than at boot`);
+    }
+    for (const [k, v] of this.bridge.names()) this.symbols.set(k, v);
+    host.kernel = this;
+    this.startIdle();
+  }
+
+  /** init_task (the idle task, pid 0) runs the boot CPU */
+  private startIdle(): void {
     this.idle = this.allocTask('swapper', true);
     this.idle.idle = true;
     this.setCurrent(this.idle);
   }
+
+  /** A hook for this run only: removed before the next run on a reused machine. */
+  private runHook(h: HookHandle): void {
+    this.opts.host?.runHooks.push(h);
+  }
+
 
   /** Words in the guest's size and byte order. */
   words(ws: bigint[]): Uint8Array {
@@ -393,47 +477,51 @@ export class Kernel implements KernelApi {
     return out;
   }
 
-  private installObservers(): void {
+  private installObservers(running: () => Kernel): void {
     const mem = this.desc.memory;
-    // every user-mode instruction, per task (the counts scenarios compare); the first one
-    // after each return from the kernel must run at the CPU's user privilege level (C2)
-    let checkPrivilege = false;
-    const userEnd = mem.user + mem.userSize;
-    this.m.hookCode(mem.user, userEnd - 1n, (addr) => {
-      this.userInsns++;
-      const pid = this.cur.pid;
-      this.userInsnsByPid.set(pid, (this.userInsnsByPid.get(pid) ?? 0) + 1);
-      this.lastUserPc.set(pid, addr);
-      const prev = this.m.previousInstruction();
-      if (prev && (prev.addr < mem.user || prev.addr >= userEnd) && !checkPrivilege) {
-        // kernel code ran into user code without an instruction that returns to user mode
-        this.bug('C2', `user code at 0x${addr.toString(16)} was reached from ${this.describePc(prev.addr)} without a return-to-user instruction (${this.cpu.name} returns with what cpu.returnToUser lists)`);
-      }
-      if (checkPrivilege) {
-        checkPrivilege = false;
-        const level = this.cpu.privilege(this.m);
-        if (level !== this.cpu.userPrivilege) {
-          this.bug('C2', `user code at 0x${this.m.reg(this.desc.registers.pc).toString(16)} runs at privilege level ${level}, not the user level ${this.cpu.userPrivilege}`);
-        }
-      }
-    });
+    // every user-mode instruction, per task (the counts scenarios compare)
+    this.m.hookCode(mem.user, mem.user + mem.userSize - 1n, (addr) => running().onUserInstruction(addr));
     // Every instruction that returns to user mode, found by its bytes in kernel text and
     // checked where it executes, whichever path reached it: interrupts off, nothing but
     // pt_regs left on the kernel stack (C2, C5); the next user instruction then checks the
     // privilege level.
     const text = this.m.read(mem.kernelText, this.textSize);
-    const rtu = this.cpu.returnToUser;
-    for (const at of findPatterns(text, rtu.patterns)) {
+    for (const at of findPatterns(text, this.cpu.returnToUser.patterns)) {
       const addr = mem.kernelText + BigInt(at);
-      this.m.hookCode(addr, addr, (a, size) => {
-        const t = this.cur;
-        const r = rtu.check(this.m, a, size, t.stackTop, this.layout.size);
-        if (!r) return;
-        if (r.violation) this.bug(r.violation.contract, `${r.violation.message} (return to user mode at ${symbolize(this.symbols, a)}, task ${t.pid})`);
-        this.exits.push({ pid: t.pid, irqsOn: this.irqsEnabled(), spDelta: r.sp - r.expectedSp, pc: r.pc, at: symbolize(this.symbols, a) });
-        checkPrivilege = true;
-      });
+      this.m.hookCode(addr, addr, (a, size) => running().onReturnInstruction(a, size));
     }
+  }
+
+  /** set at a return to user mode: the next user instruction checks the privilege level */
+  private returnedToUser = false;
+
+  private onUserInstruction(addr: bigint): void {
+    const mem = this.desc.memory;
+    this.userInsns++;
+    const pid = this.cur.pid;
+    this.userInsnsByPid.set(pid, (this.userInsnsByPid.get(pid) ?? 0) + 1);
+    this.lastUserPc.set(pid, addr);
+    const prev = this.m.previousInstruction();
+    if (prev && (prev.addr < mem.user || prev.addr >= mem.user + mem.userSize) && !this.returnedToUser) {
+      // kernel code ran into user code without an instruction that returns to user mode
+      this.bug('C2', `user code at 0x${addr.toString(16)} was reached from ${this.describePc(prev.addr)} without a return-to-user instruction (${this.cpu.name} returns with what cpu.returnToUser lists)`);
+    }
+    if (this.returnedToUser) {
+      this.returnedToUser = false;
+      const level = this.cpu.privilege(this.m);
+      if (level !== this.cpu.userPrivilege) {
+        this.bug('C2', `user code at 0x${this.m.reg(this.desc.registers.pc).toString(16)} runs at privilege level ${level}, not the user level ${this.cpu.userPrivilege}`);
+      }
+    }
+  }
+
+  private onReturnInstruction(a: bigint, size: number): void {
+    const t = this.cur;
+    const r = this.cpu.returnToUser.check(this.m, a, size, t.stackTop, this.layout.size);
+    if (!r) return;
+    if (r.violation) this.bug(r.violation.contract, `${r.violation.message} (return to user mode at ${symbolize(this.symbols, a)}, task ${t.pid})`);
+    this.exits.push({ pid: t.pid, irqsOn: this.irqsEnabled(), spDelta: r.sp - r.expectedSp, pc: r.pc, at: symbolize(this.symbols, a) });
+    this.returnedToUser = true;
   }
 
   /** The scenario's interrupt line (C12): checks the port can take one, raises the first. */
@@ -443,11 +531,13 @@ export class Kernel implements KernelApi {
     if (!this.cpu.irq) throw new Error(`${this.desc.name}: the CPU model has no irq part (src/cpu.ts irq.canTake/take): interrupts are not modelled for this arch yet`);
     if (plan.afterPc !== undefined) {
       let raised = false;
-      this.m.hookCode(plan.afterPc, plan.afterPc, () => {
-        if (raised) return;
-        raised = true;
-        irq.raise(this, this.m.instructionCount());
-      });
+      this.runHook(
+        this.m.hookCode(plan.afterPc, plan.afterPc, () => {
+          if (raised) return;
+          raised = true;
+          irq.raise(this, this.m.instructionCount());
+        }),
+      );
     }
     irq.armNext(this, 0);
   }

@@ -18,6 +18,12 @@ export interface RunLimits {
   timeoutMs?: number;
 }
 
+/** A copy of a machine's state (saveState). */
+export interface MachineState {
+  readonly regions: ReadonlyArray<{ base: bigint; bytes: Uint8Array }>;
+  readonly cpu: Uint8Array;
+}
+
 export interface InterruptLine {
   at: number;
   take(): boolean;
@@ -39,7 +45,11 @@ export interface Machine {
   readonly backendName: string;
   readonly endian: 'little' | 'big';
 
-  map(base: bigint, size: number, perms?: Perm): void;
+  /**
+   * Maps [base, base + size). `data`: no code ever runs from this region, so the machine may
+   * write it without invalidating translated code (kernel data, kernel stacks).
+   */
+  map(base: bigint, size: number, perms?: Perm, opts?: { data?: boolean }): void;
   read(addr: bigint, len: number): Uint8Array;
   write(addr: bigint, data: Uint8Array): void;
   /** Word access in the guest's endianness; size in bytes (1, 2, 4, 8). */
@@ -72,6 +82,16 @@ export interface Machine {
   lastInstruction(): { addr: bigint; size: number } | undefined;
   /** Inside a code hook: the instruction that ran before the hooked one. */
   previousInstruction(): { addr: bigint; size: number } | undefined;
+  /**
+   * The whole machine state a run can change: every mapped region's bytes and the CPU
+   * state. restoreState() puts it back exactly and returns the code regions (not `data`)
+   * whose bytes it changed: translated code from them may be stale, and only the caller
+   * knows the privilege level their addresses translate under (invalidateCode).
+   */
+  saveState(): MachineState;
+  restoreState(s: MachineState): Array<{ base: bigint; end: bigint }>;
+  /** Drops translated code of [begin, end] (virtual addresses, as the CPU translates them now). */
+  invalidateCode(begin: bigint, end: bigint): void;
   /**
    * An external interrupt line: from the instruction with index `at` of the current run on
    * (an index already passed: the next instruction), `take` is called before each

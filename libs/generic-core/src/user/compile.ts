@@ -243,7 +243,8 @@ export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffse
         out.push(render('tls_set', { value: val(op.value), nr: desc.syscall.numbers }));
         break;
       case 'tlsLoad':
-        out.push(render('tls_load', { reg: resolveReg(desc, op.reg) }));
+        // nr: where reading the thread pointer takes a syscall (m68k get_thread_area)
+        out.push(render('tls_load', { reg: resolveReg(desc, op.reg), nr: desc.syscall.numbers }));
         break;
       case 'storeRegs': {
         const regs = comparableRegs(desc);

@@ -140,6 +140,19 @@ export class UcEngine {
     this.check('uc_context_restore', this.lib.uc_context_restore(this.handle, this.ctx));
   }
 
+  /** Puts back CPU state saved with snapshot(). */
+  restoreSnapshot(bytes: Uint8Array): void {
+    this.saveContext();
+    if (bytes.length !== this.ctxView!.length) throw new Error(`CPU state of ${bytes.length} bytes, the context holds ${this.ctxView!.length}`);
+    this.ctxView!.set(bytes);
+    this.restoreContext();
+  }
+
+  /** uc_mem_map_ptr: guest RAM at `base` is the host memory at `ptr` (size bytes, page aligned). */
+  memMapPtr(base: bigint, size: number, perms: number, ptr: unknown): void {
+    this.check(`uc_mem_map_ptr(0x${base.toString(16)}, 0x${size.toString(16)})`, this.lib.uc_mem_map_ptr(this.handle, base, size, perms, ptr));
+  }
+
   // ---------------------------------------------------------------- scratch runs
 
   /** A code hook for a scratch run (calibration); kept until close(). */

@@ -16,6 +16,7 @@ export interface UnicornLib {
   uc_reg_read: Fn;
   uc_reg_write: Fn;
   uc_mem_map: Fn;
+  uc_mem_map_ptr: Fn;
   uc_mem_read: Fn;
   uc_mem_write: Fn;
   uc_emu_start: Fn;
@@ -72,6 +73,7 @@ export function loadUnicorn(): UnicornLib {
     uc_reg_read: f('int uc_reg_read(void *uc, int regid, void *value)'),
     uc_reg_write: f('int uc_reg_write(void *uc, int regid, const void *value)'),
     uc_mem_map: f('int uc_mem_map(void *uc, uint64_t address, size_t size, uint32_t perms)'),
+    uc_mem_map_ptr: f('int uc_mem_map_ptr(void *uc, uint64_t address, size_t size, uint32_t perms, void *ptr)'),
     uc_mem_read: f('int uc_mem_read(void *uc, uint64_t address, void *bytes, size_t size)'),
     uc_mem_write: f('int uc_mem_write(void *uc, uint64_t address, const void *bytes, size_t size)'),
     uc_emu_start: f('int uc_emu_start(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)'),
@@ -107,4 +109,21 @@ export function unicornVersionOf(u: UnicornLib): string {
   // uc_version packs major<<24 | minor<<16 | patch<<8 | extra.
   const patch = (packed >>> 8) & 0xff;
   return `${maj[0]}.${min[0]}.${patch}`;
+}
+
+/** mmap/munmap from the C library: page-aligned host memory for guest RAM (uc_mem_map_ptr). */
+export interface HostMemory {
+  mmap: Fn;
+  munmap: Fn;
+}
+
+let libc: HostMemory | undefined;
+export function loadHostMemory(): HostMemory {
+  if (libc) return libc;
+  const l = koffi.load('libc.so.6');
+  libc = {
+    mmap: l.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)') as Fn,
+    munmap: l.func('int munmap(void *addr, size_t len)') as Fn,
+  };
+  return libc;
 }

@@ -14,13 +14,14 @@ import {
   PROT_ALL,
   RunTimeoutError,
   type InterruptLine,
+  type MachineState,
   type HookHandle,
   type Machine,
   type Perm,
   type RunLimits,
   type RunResult,
 } from '../machine.ts';
-import { loadUnicorn, unicornVersionOf, type UnicornLib } from './ffi.ts';
+import { loadHostMemory, loadUnicorn, unicornVersionOf, type UnicornLib } from './ffi.ts';
 import { UcEngine } from './engine.ts';
 import {
   UC_CTL_TB_FLUSH_WRITE,
@@ -33,7 +34,6 @@ import {
   UC_HOOK_MEM_INVALID,
   UC_MEM_TYPE_TEXT,
   UC_MODE_BIG_ENDIAN,
-  UC_QUERY_TIMEOUT,
   ucErrText,
 } from './api.ts';
 
@@ -61,6 +61,22 @@ export interface UnicornCpu {
   model?: number;
 }
 
+interface Region {
+  base: bigint;
+  end: bigint;
+  view: Uint8Array;
+  dv: DataView;
+  ptr: unknown;
+  /** no code runs here: written directly */
+  data: boolean;
+}
+
+/** the counter hook looks at the clock once per this many instructions (a power of two) */
+const DEADLINE_EVERY = 4096;
+const PROT_READ_WRITE = 3;
+const MAP_PRIVATE_ANONYMOUS = 0x22;
+const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
 interface NativeHook {
   hh: bigint | number;
   cb: unknown; // koffi registered callback, kept referenced until removed
@@ -80,7 +96,12 @@ export class UnicornMachine implements Machine {
   private stopAt = -1;
   private stoppedAt = false;
   private stopBeforeCounted = false;
+  /** wall-clock deadline of the run (Date.now() ms), checked every DEADLINE_EVERY instructions */
+  private deadline = 0;
+  private timedOut = false;
   private line: InterruptLine | undefined;
+  private readonly regions: Region[] = [];
+  private lastRegion: Region | undefined;
   /** an interrupt was entered at the instruction being hooked: the other code hooks skip it */
   private skipInsn = false;
   private last: { addr: bigint; size: number } | undefined;
@@ -116,37 +137,124 @@ export class UnicornMachine implements Machine {
 
   // ------------------------------------------------------------ memory
 
-  map(base: bigint, size: number, perms: Perm = PROT_ALL): void {
+  /**
+   * Guest RAM is host memory the machine owns (mmap + uc_mem_map_ptr): reads, and writes
+   * to data regions, go straight to it without a call into the emulator; a write to a
+   * region that may hold code goes through uc_mem_write, which drops stale translations.
+   */
+  map(base: bigint, size: number, perms: Perm = PROT_ALL, opts: { data?: boolean } = {}): void {
     const start = base & ~(PAGE - 1n);
     const end = (base + big(size) + PAGE - 1n) & ~(PAGE - 1n);
-    this.uc.memMap(start, Number(end - start), perms);
+    const len = Number(end - start);
+    const host = loadHostMemory();
+    const ptr = host.mmap(null, len, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0);
+    if (koffi.address(ptr) === MAP_FAILED) throw new Error(`mmap of ${len} bytes for guest RAM at 0x${start.toString(16)} failed`);
+    try {
+      this.uc.memMapPtr(start, len, perms, ptr);
+    } catch (e) {
+      host.munmap(ptr, len);
+      throw e;
+    }
+    const view = new Uint8Array(koffi.view(ptr, len));
+    this.regions.push({ base: start, end, view, dv: new DataView(view.buffer, view.byteOffset, len), ptr, data: opts.data === true });
+    this.regions.sort((a, b) => (a.base < b.base ? -1 : 1));
+  }
+
+  /** The region holding [addr, addr + len), if one does. */
+  private region(addr: bigint, len: number): Region | undefined {
+    const r = this.lastRegion;
+    if (r && addr >= r.base && addr + big(len) <= r.end) return r;
+    for (const x of this.regions) {
+      if (addr >= x.base && addr + big(len) <= x.end) return (this.lastRegion = x);
+    }
+    return undefined;
   }
 
   read(addr: bigint, len: number): Uint8Array {
-    return this.uc.memRead(addr, len);
+    const r = this.region(addr, len);
+    if (!r) return this.uc.memRead(addr, len); // unmapped or across regions: the emulator's answer
+    const off = Number(addr - r.base);
+    return r.view.slice(off, off + len);
   }
 
   write(addr: bigint, data: Uint8Array): void {
-    this.uc.memWrite(addr, data);
+    const r = this.region(addr, data.length);
+    if (r?.data) r.view.set(data, Number(addr - r.base));
+    else this.uc.memWrite(addr, data);
   }
 
   readUint(addr: bigint, size: number): bigint {
-    const b = this.uc.memRead(addr, size);
-    let v = 0n;
-    if (this.endian === 'little') for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-    else for (let i = 0; i < size; i++) v = (v << 8n) | BigInt(b[i]!);
-    return v;
+    const r = this.region(addr, size);
+    if (!r) {
+      const b = this.uc.memRead(addr, size);
+      let v = 0n;
+      if (this.endian === 'little') for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+      else for (let i = 0; i < size; i++) v = (v << 8n) | BigInt(b[i]!);
+      return v;
+    }
+    const off = Number(addr - r.base);
+    const le = this.endian === 'little';
+    switch (size) {
+      case 1:
+        return BigInt(r.view[off]!);
+      case 2:
+        return BigInt(r.dv.getUint16(off, le));
+      case 4:
+        return BigInt(r.dv.getUint32(off, le));
+      case 8:
+        return r.dv.getBigUint64(off, le);
+      default:
+        throw new RangeError(`readUint size must be 1, 2, 4 or 8, got ${size}`);
+    }
   }
 
   writeUint(addr: bigint, size: number, value: bigint): void {
-    if (![1, 2, 4, 8].includes(size)) throw new RangeError(`writeUint size must be 1, 2, 4 or 8, got ${size}`);
+    if (size !== 1 && size !== 2 && size !== 4 && size !== 8) throw new RangeError(`writeUint size must be 1, 2, 4 or 8, got ${size}`);
+    const le = this.endian === 'little';
+    const r = this.region(addr, size);
+    if (r?.data) {
+      const off = Number(addr - r.base);
+      const v = BigInt.asUintN(size * 8, value);
+      if (size === 8) r.dv.setBigUint64(off, v, le);
+      else if (size === 4) r.dv.setUint32(off, Number(v), le);
+      else if (size === 2) r.dv.setUint16(off, Number(v), le);
+      else r.view[off] = Number(v);
+      return;
+    }
     const b = new Uint8Array(size);
     let v = BigInt.asUintN(size * 8, value);
     for (let i = 0; i < size; i++) {
-      b[this.endian === 'little' ? i : size - 1 - i] = Number(v & 0xffn);
+      b[le ? i : size - 1 - i] = Number(v & 0xffn);
       v >>= 8n;
     }
     this.uc.memWrite(addr, b);
+  }
+
+  saveState(): MachineState {
+    return { regions: this.regions.map((r) => ({ base: r.base, bytes: r.view.slice() })), cpu: this.uc.snapshot() };
+  }
+
+  restoreState(st: MachineState): Array<{ base: bigint; end: bigint }> {
+    if (this.running) throw new Error('restoreState() cannot be called during run()');
+    if (st.regions.length !== this.regions.length) throw new Error('restoreState(): the saved state has other regions than this machine');
+    const changed: Array<{ base: bigint; end: bigint }> = [];
+    st.regions.forEach((saved, i) => {
+      const r = this.regions[i]!;
+      if (saved.base !== r.base || saved.bytes.length !== r.view.length) throw new Error(`restoreState(): region ${i} is not the one saved`);
+      if (r.data) {
+        r.view.set(saved.bytes);
+      } else if (Buffer.compare(saved.bytes, r.view) !== 0) {
+        r.view.set(saved.bytes);
+        changed.push({ base: r.base, end: r.end });
+      }
+    });
+    this.uc.restoreSnapshot(st.cpu);
+    this.line = undefined;
+    return changed;
+  }
+
+  invalidateCode(begin: bigint, end: bigint): void {
+    this.dropTranslations(begin, end);
   }
 
   // ------------------------------------------------------------ registers
@@ -234,6 +342,10 @@ export class UnicornMachine implements Machine {
       (_u: unknown, addr: number | bigint, size: number) => {
         // Checked before counting: a stop asked for in a hook that also moved the pc
         // (Unicorn then resumes) takes effect here, before the next instruction.
+        if ((this.count & (DEADLINE_EVERY - 1)) === DEADLINE_EVERY - 1 && Date.now() > this.deadline) {
+          this.timedOut = true;
+          this.stopRequested = true;
+        }
         if (this.stopRequested || this.pendingError !== null || this.count >= this.budget || this.count === this.stopAt) {
           if (this.count === this.stopAt) this.stoppedAt = true;
           else if (!this.stopRequested && this.pendingError === null) this.budgetHit = true;
@@ -417,11 +529,15 @@ export class UnicornMachine implements Machine {
     this.hasRun = true;
     let err: number;
     const deadline = Date.now() + timeoutMs;
+    this.deadline = deadline;
+    this.timedOut = false;
     try {
       for (let start = pc; ; ) {
         this.resumeAt = null;
         const left = Math.max(1, deadline - Date.now());
-        err = this.lib.uc_emu_start(this.uc.handle, start, until ?? NO_UNTIL, BigInt(Math.ceil(left * 1000)), 0) as number;
+        void left;
+        // no timeout: Unicorn would start a timer thread per call; the counter hook checks the deadline
+        err = this.lib.uc_emu_start(this.uc.handle, start, until ?? NO_UNTIL, 0n, 0) as number;
         // an undefined instruction the invalid-instruction hook took: Unicorn ended the
         // run there (see hookInvalidInsn); go on from the exception vector
         if (err || this.resumeAt === null || this.stopRequested || this.pendingError !== null || this.budgetHit) break;
@@ -446,12 +562,7 @@ export class UnicornMachine implements Machine {
       if (b && err >= 6 && err <= 14) msg += `: ${UC_MEM_TYPE_TEXT[b.type] ?? 'bad access'} of ${b.size} bytes at ${hex(b.address)}`;
       throw new GuestFaultError(msg, now);
     }
-    if (!this.stopRequested) {
-      const out = [0];
-      if (this.lib.uc_query(this.uc.handle, UC_QUERY_TIMEOUT, out) === 0 && Number(out[0]) !== 0) {
-        throw new RunTimeoutError(this.budget, now, timeoutMs, this.count);
-      }
-    }
+    if (this.timedOut) throw new RunTimeoutError(this.budget, now, timeoutMs, this.count);
     const reason = this.stoppedAt ? 'stopAt' : !this.stopRequested && until !== undefined && now === until ? 'until' : 'stopped';
     return { instructions: this.count, reason };
   }
@@ -482,6 +593,9 @@ export class UnicornMachine implements Machine {
   close(): void {
     if (this.uc.closed) return;
     this.uc.close();
+    const host = loadHostMemory();
+    for (const r of this.regions.splice(0)) host.munmap(r.ptr, r.view.length);
+    this.lastRegion = undefined;
     for (const h of this.nativeHooks) koffi.unregister(h.cb as bigint);
     this.nativeHooks.clear();
     this.intrHook = null;

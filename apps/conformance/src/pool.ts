@@ -1,0 +1,98 @@
+// Runs the runner's per-arch jobs on worker threads, one job per (arch, entry model, mutant),
+// over the machine's cores. The reports come back in the order the jobs were given and are
+// the same as from a serial run: each job runs whole in one worker, on its own machines.
+
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { EntryModel } from '@archkit/generic-core/contracts/descriptor';
+import type { ArchReport, Runner, ScenarioReport } from './types.ts';
+
+export interface Job {
+  arch: string;
+  ids: string[];
+  mutant?: string;
+  entryModel?: EntryModel;
+  /** scenarios run as interrupt sweeps */
+  sweep?: string[];
+}
+
+export interface JobMessage {
+  type: 'run';
+  job: number;
+  spec: Job;
+}
+
+export type WorkerReply =
+  | { type: 'result'; job: number; r: ScenarioReport }
+  | { type: 'done'; job: number; rep: ArchReport }
+  | { type: 'error'; job: number; name: string; message: string };
+
+/** How many workers to use for `jobs` jobs: --jobs, else the cores (one job: none). */
+export function workerCount(jobs: number, requested?: number): number {
+  const n = requested ?? availableParallelism();
+  return Math.max(0, Math.min(n, jobs) <= 1 ? 0 : Math.min(n, jobs));
+}
+
+/** The worker module next to this one (worker.ts under a TypeScript loader, worker.js when built). */
+function workerUrl(): URL {
+  const self = new URL(import.meta.url);
+  return new URL(self.pathname.endsWith('.ts') ? './worker.ts' : './worker.js', self);
+}
+
+/**
+ * Runs every job and returns the reports in job order. `workers` 0 runs them here, one
+ * after another, on `local`. onResult sees each scenario as it finishes (job index first).
+ */
+export async function runJobs(local: Runner, jobs: Job[], workers: number, onResult?: (job: number, r: ScenarioReport) => void): Promise<ArchReport[]> {
+  if (workers <= 0) {
+    const out: ArchReport[] = [];
+    for (const [i, j] of jobs.entries()) out.push(await local.runArch(j.arch, j.ids, optsOf(j, (r) => onResult?.(i, r))));
+    return out;
+  }
+  const reports: ArchReport[] = new Array(jobs.length);
+  let next = 0;
+  let failure: Error | undefined;
+  const one = (): Promise<void> =>
+    new Promise<void>((resolveWorker) => {
+      const w = new Worker(workerUrl(), { execArgv: process.execArgv });
+      const finish = () => {
+        void w.terminate();
+        resolveWorker();
+      };
+      const take = () => {
+        if (failure || next >= jobs.length) return finish();
+        const job = next++;
+        w.postMessage({ type: 'run', job, spec: jobs[job]! } satisfies JobMessage);
+      };
+      w.on('message', (m: WorkerReply) => {
+        if (m.type === 'result') onResult?.(m.job, m.r);
+        else if (m.type === 'done') {
+          reports[m.job] = m.rep;
+          take();
+        } else {
+          const e = new Error(m.message);
+          e.name = m.name;
+          failure ??= e;
+          finish();
+        }
+      });
+      w.on('error', (e) => {
+        failure ??= e;
+        finish();
+      });
+      take();
+    });
+  await Promise.all(Array.from({ length: workers }, one));
+  if (failure) throw failure;
+  return reports;
+}
+
+export function optsOf(j: Job, onResult?: (r: ScenarioReport) => void): Parameters<Runner['runArch']>[2] {
+  const sweep = j.sweep && j.sweep.length ? new Set(j.sweep) : undefined;
+  return {
+    ...(j.mutant ? { mutant: j.mutant } : {}),
+    ...(j.entryModel ? { entryModel: j.entryModel } : {}),
+    ...(sweep ? { sweep: (id: string) => sweep.has(id) } : {}),
+    ...(onResult ? { onResult } : {}),
+  };
+}
