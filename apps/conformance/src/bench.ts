@@ -1,29 +1,41 @@
-// `npm run bench`: per arch, the bare emulator floor (fresh Unicorn engine: create, map, run a
-// few instructions, close), the median cost of one scenario through the Runner, their ratio,
-// and the wall time of the whole matrix. Figures only: nothing here asserts on timings.
+// `npm run bench`: what users run, measured side by side in one process. Per arch: the
+// bare-engine floor (a fresh Unicorn engine: create, map, run a few instructions, close),
+// the cold cost of a scenario (its first run in a fresh runner: what the CLI pays per cell)
+// and the warm one (later runs), with their ratios to the floor. Then, each as one cold
+// process, the wall time of `archkit conformance --arch all` (every scenario but the
+// interrupt sweeps, which are timed on their own) projected to 25 arches x 38 scenarios,
+// of `archkit mutants --arch all`, and of `archkit conformance --arch all --scenario
+// irq.sweep`. Figures only: nothing here asserts on timings.
 
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArchInfo, Runner } from './types.ts';
-import { exitAfterFlush, selectArches, selectScenarios, UsageError } from './cli.ts';
+import { exitAfterFlush, selectArches, UsageError } from './cli.ts';
 import { writeJsonFile } from './report/json.ts';
 import { renderTable } from './report/table.ts';
 import type { Machine } from '@archkit/generic-core/machine/machine';
 import type { UnicornCpu } from '@archkit/generic-core/machine/unicorn/machine';
 import type { ArchModule } from '@archkit/generic-core/contracts/port';
 
-const HELP = `Usage: npm run bench -- [--arch LIST] [--scenario GLOBS] [--reps N] [--floor-runs N] [--json FILE]
+const HELP = `Usage: npm run bench -- [--arch LIST] [--reps N] [--floor-runs N] [--no-processes] [--json FILE]
 
-Per arch: the bare emulator floor (median of --floor-runs fresh engines: create, map,
-run a few instructions, close), the median cost of one scenario over --reps runs of the
-matrix (through the runner), and their ratio; then the wall time of the whole matrix.
+Per arch: the bare-engine floor (median of --floor-runs fresh engines: create, map, run a
+few no-ops, close), the cold median per scenario (each scenario's first run in a fresh
+runner, what the CLI pays per cell) and the warm median (the later --reps - 1 runs), and
+their ratios to the floor. Then, each as one cold child process: the wall of
+"archkit conformance" over the arches (every scenario but irq.sweep), projected to 25
+arches x 38 scenarios; the wall of "archkit mutants"; the wall of the irq.sweep runs.
 
 Options:
   --arch LIST        comma-separated arch names, or "all" (default: all)
-  --scenario GLOBS   scenario id globs as for "archkit conformance" (default: all)
-  --reps N           repetitions of the matrix (default 3)
+  --reps N           runs of each scenario per arch; the first is the cold one (default 4)
   --floor-runs N     fresh engines measured for the floor (default 30)
-  --json FILE        also write the figures as JSON
+  --no-processes     leave out the three child-process walls (matrix, mutants, sweep)
+  --json FILE        also write the figures as JSON:
+                     { arches: [{ arch, floorMs, warmMedianMs, coldMedianMs, warmRatio,
+                       coldRatio }], matrix: { cells, wallMs, projected25x38Ms },
+                       mutants: { wallMs }, sweep: { wallMs } }
 `;
 
 const FLOOR_INSNS = 8;
@@ -68,23 +80,21 @@ export function measureFloor(create: CreateMachine, cpu: FloorCpu, runs: number)
 
 export interface ArchBench {
   arch: string;
-  emulator: string;
-  scenarios: number;
   floorMs: number;
-  /** median over scenarios of each scenario's median ms over the repetitions */
-  scenarioMedianMs: number;
-  scenarioMaxMs: number;
-  /** median wall time of runArch for the whole scenario list (includes per-arch set-up) */
-  archWallMs: number;
-  ratio: number;
+  /** median over scenarios of each one's median over the warm runs */
+  warmMedianMs: number;
+  /** median over scenarios of each one's first run in a fresh runner */
+  coldMedianMs: number;
+  warmRatio: number;
+  coldRatio: number;
 }
 
 export interface BenchReport {
-  reps: number;
-  floorRuns: number;
   arches: ArchBench[];
-  /** wall time of the whole matrix (all selected arches x scenarios): first run and median */
-  matrixWallMs: { first: number; median: number };
+  /** `archkit conformance` over the arches, one cold process; cells = arches x scenarios (sweeps left out) */
+  matrix: { cells: number; wallMs: number; projected25x38Ms: number };
+  mutants: { wallMs: number };
+  sweep: { wallMs: number };
 }
 
 async function portCpu(arch: string): Promise<FloorCpu> {
@@ -94,56 +104,62 @@ async function portCpu(arch: string): Promise<FloorCpu> {
   return cpu;
 }
 
+/** Wall time of one child process of the CLI (its output is dropped; a failure is reported, not thrown). */
+export type RunCli = (args: string[]) => { ms: number; status: number };
+
+export function runCliProcess(args: string[]): { ms: number; status: number } {
+  const cli = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './cli.ts' : './cli.js', import.meta.url));
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [...process.execArgv, cli, ...args], { stdio: 'ignore', env: process.env });
+  return { ms: performance.now() - t, status: r.status ?? 1 };
+}
+
+/** The scenarios of the projected matrix: the catalogue but the interrupt sweeps. */
+export function matrixScenarios(all: Array<{ id: string }>): string[] {
+  return all.map((s) => s.id).filter((id) => !id.endsWith('.sweep'));
+}
+
 export async function bench(
   runner: Runner,
   arches: ArchInfo[],
   ids: string[],
-  opts: { reps: number; floorRuns: number; createMachine: CreateMachine; cpuOf?: (arch: string) => Promise<FloorCpu>; log?: (s: string) => void },
+  opts: { reps: number; floorRuns: number; createMachine: CreateMachine; cpuOf?: (arch: string) => Promise<FloorCpu>; runCli?: RunCli; log?: (s: string) => void },
 ): Promise<BenchReport> {
   const log = opts.log ?? (() => {});
-  const perScenario = new Map<string, Map<string, number[]>>(arches.map((a) => [a.arch, new Map()]));
-  const archWall = new Map<string, number[]>(arches.map((a) => [a.arch, []]));
-  const matrixWall: number[] = [];
-  for (let rep = 0; rep < opts.reps; rep++) {
-    const t0 = performance.now();
-    for (const a of arches) {
-      const t = performance.now();
-      const r = await runner.runArch(a.arch, ids, {});
-      archWall.get(a.arch)!.push(performance.now() - t);
-      const m = perScenario.get(a.arch)!;
-      for (const s of r.scenarios) {
-        const xs = m.get(s.id) ?? [];
-        xs.push(s.ms);
-        m.set(s.id, xs);
-      }
-    }
-    matrixWall.push(performance.now() - t0);
-    log(`bench: matrix run ${rep + 1}/${opts.reps}: ${matrixWall.at(-1)!.toFixed(0)} ms`);
-  }
   const out: ArchBench[] = [];
   for (const a of arches) {
     const cpu = await (opts.cpuOf ?? portCpu)(a.arch);
     const floor = measureFloor(opts.createMachine, cpu, opts.floorRuns);
-    log(`bench: ${a.arch} floor ${floor.ms.toFixed(3)} ms`);
-    const meds = [...perScenario.get(a.arch)!.values()].map(median);
-    const scenarioMedianMs = median(meds);
-    const b: ArchBench = {
-      arch: a.arch,
-      emulator: a.emulator,
-      scenarios: meds.length,
-      floorMs: floor.ms,
-      scenarioMedianMs,
-      scenarioMaxMs: meds.length ? Math.max(...meds) : NaN,
-      archWallMs: median(archWall.get(a.arch)!),
-      ratio: scenarioMedianMs / floor.ms,
-    };
+    // one scenario at a time in a fresh runner (each run of runArch starts its engine afresh):
+    // the first run of a scenario is cold (its programs compiled, its engine booted)
+    const perScenario = new Map<string, number[]>();
+    for (let rep = 0; rep < opts.reps; rep++) {
+      const r = await runner.runArch(a.arch, ids, {});
+      for (const s of r.scenarios) perScenario.set(s.id, [...(perScenario.get(s.id) ?? []), s.ms]);
+    }
+    const cold = median([...perScenario.values()].map((xs) => xs[0]!));
+    const warm = median([...perScenario.values()].map((xs) => median(xs.slice(1))));
+    const b: ArchBench = { arch: a.arch, floorMs: floor.ms, warmMedianMs: warm, coldMedianMs: cold, warmRatio: warm / floor.ms, coldRatio: cold / floor.ms };
+    log(`bench: ${a.arch}: floor ${f(b.floorMs, 3)} ms, warm ${f(warm)} ms (${f(b.warmRatio, 1)}x), cold ${f(cold)} ms (${f(b.coldRatio, 1)}x)`);
     out.push(b);
   }
+  const archList = arches.map((a) => a.arch).join(',');
+  const cells = arches.length * ids.length;
+  const cli = opts.runCli;
+  const time = (what: string, args: string[]): number => {
+    if (!cli) return NaN;
+    const r = cli(args);
+    log(`bench: ${what}: ${f(r.ms, 0)} ms${r.status ? ` (exit ${r.status})` : ''}`);
+    return r.ms;
+  };
+  const matrixMs = time('conformance', ['conformance', '--arch', archList, '--scenario', ids.join(',')]);
+  const mutantsMs = time('mutants', ['mutants', '--arch', archList]);
+  const sweepMs = time('irq.sweep', ['conformance', '--arch', archList, '--scenario', 'irq.sweep']);
   return {
-    reps: opts.reps,
-    floorRuns: opts.floorRuns,
     arches: out,
-    matrixWallMs: { first: matrixWall[0] ?? NaN, median: median(matrixWall) },
+    matrix: { cells, wallMs: matrixMs, projected25x38Ms: cells ? (matrixMs * 25 * 38) / cells : NaN },
+    mutants: { wallMs: mutantsMs },
+    sweep: { wallMs: sweepMs },
   };
 }
 
@@ -151,26 +167,25 @@ const f = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(dig
 
 export function renderBench(r: BenchReport): string {
   let s = renderTable(
-    ['arch', 'emulator', 'scenarios', 'floor ms', 'scenario median ms', 'scenario max ms', 'ratio', 'arch run ms'],
-    r.arches.map((a) => [
-      a.arch,
-      a.emulator,
-      String(a.scenarios),
-      f(a.floorMs, 3),
-      f(a.scenarioMedianMs),
-      f(a.scenarioMaxMs),
-      Number.isFinite(a.ratio) ? `${a.ratio.toFixed(1)}x` : 'n/a',
-      f(a.archWallMs, 0),
-    ]),
+    ['arch', 'floor ms', 'warm median ms', 'warm ratio', 'cold median ms', 'cold ratio'],
+    r.arches.map((a) => [a.arch, f(a.floorMs, 3), f(a.warmMedianMs), `${f(a.warmRatio, 1)}x`, f(a.coldMedianMs), `${f(a.coldRatio, 1)}x`]),
   );
-  s += `\nfloor: median of ${r.floorRuns} fresh engines (create, map 4 KiB, run ${FLOOR_INSNS} no-ops, close)\n`;
-  s += `scenario: median over scenarios of each one's median over ${r.reps} runs; ratio = scenario median / floor\n`;
-  s += `whole matrix (${r.arches.length} arch${r.arches.length === 1 ? '' : 'es'}): ${f(r.matrixWallMs.first, 0)} ms first run, ${f(r.matrixWallMs.median, 0)} ms median of ${r.reps}\n`;
+  s += `
+floor: median of fresh engines (create, map 4 KiB, run ${FLOOR_INSNS} no-ops, close)
+`;
+  s += `warm/cold: median over scenarios of each one's later / first run in a fresh runner; ratio = / floor
+`;
+  s += `matrix: ${r.matrix.cells} cells in ${f(r.matrix.wallMs, 0)} ms as one process, ${f(r.matrix.projected25x38Ms, 0)} ms projected to 25 x 38
+`;
+  s += `mutants: ${f(r.mutants.wallMs, 0)} ms as one process
+`;
+  s += `irq.sweep: ${f(r.sweep.wallMs, 0)} ms as one process
+`;
   return s;
 }
 
 function parse(argv: string[]): Record<string, string> {
-  const known = new Set(['arch', 'scenario', 'reps', 'floor-runs', 'json']);
+  const known = new Set(['arch', 'reps', 'floor-runs', 'json', 'no-processes']);
   const o: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -178,8 +193,12 @@ function parse(argv: string[]): Record<string, string> {
       o['help'] = '1';
       continue;
     }
+    if (a === '--no-processes') {
+      o['no-processes'] = '1';
+      continue;
+    }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (!m || !known.has(m[1]!)) throw new UsageError(`unknown argument "${a}" (options: --arch, --scenario, --reps, --floor-runs, --json)`);
+    if (!m || !known.has(m[1]!)) throw new UsageError(`unknown argument "${a}" (options: --arch, --reps, --floor-runs, --no-processes, --json)`);
     const v = m[2] ?? argv[++i];
     if (v === undefined || v === '') throw new UsageError(`--${m[1]} needs a value`);
     o[m[1]!] = v;
@@ -199,16 +218,17 @@ export async function benchMain(argv: string[]): Promise<number> {
     const { createRunner } = (await import('./runner.ts')) as { createRunner: () => Runner | Promise<Runner> };
     const { createUnicornMachine } = await import('@archkit/generic-core/machine/unicorn/machine');
     const runner = await createRunner();
-    const ids = selectScenarios(runner.listScenarios(), o['scenario']);
+    const ids = matrixScenarios(runner.listScenarios());
     // an arch whose lib cannot be loaded (malformed arch.json, ...) is left out, with its error
     const arches = selectArches(await runner.listArches(), o['arch']).filter((a) => {
       if (a.error !== undefined) process.stderr.write(`archkit bench: ${a.arch} left out: ${a.error}\n`);
       return a.error === undefined;
     });
     const report = await bench(runner, arches, ids, {
-      reps: Number(o['reps'] ?? 3),
+      reps: Number(o['reps'] ?? 4),
       floorRuns: Number(o['floor-runs'] ?? 30),
       createMachine: createUnicornMachine,
+      ...(o['no-processes'] ? {} : { runCli: runCliProcess }),
       log: (s) => process.stderr.write(s + '\n'),
     });
     process.stdout.write(renderBench(report));

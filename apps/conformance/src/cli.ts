@@ -3,8 +3,9 @@
 
 import { realpathSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ArchError, ArchInfo, ArchReport, Report, Runner, ScenarioInfo, ScenarioReport } from './types.ts';
+import type { ArchError, ArchInfo, ArchReport, MutantInfo, Report, Runner, ScenarioInfo, ScenarioReport } from './types.ts';
 import type { EntryModel } from '@archkit/generic-core/contracts/descriptor';
+import { allReports, runJobs, workerCount, type Job } from './pool.ts';
 import { archSupportFiles } from './report/arch-support.ts';
 import { renderHtml } from './report/html.ts';
 import { buildReport, scenarioCatalogue, toJson } from './report/json.ts';
@@ -105,7 +106,7 @@ ${OUTPUT_NOTE}
 Exit status: 0 ok, 1 an arch cannot be loaded, 2 usage error.
 `,
   conformance: `Usage: archkit conformance [--arch LIST] [--scenario GLOBS] [--entry-model M] [--sweep GLOBS]
-                           [--json FILE] [--junit FILE] [--html FILE] [--arch-support DIR]
+                           [--jobs N] [--json FILE] [--junit FILE] [--html FILE] [--arch-support DIR]
 
 Runs the scenarios on each arch and prints the matrix (rows = scenarios, columns = arches,
 cells pass / FAIL / unsupported), each failure's message, and the summary line
@@ -123,6 +124,9 @@ Options:
                      interrupt at each instruction where interrupts are enabled, each run
                      checked and compared with the run without it (irq.sweep always is);
                      the report gives the injection points per scenario
+  --jobs N           worker threads, each running whole arches (default: one per core,
+                     or ARCHKIT_JOBS; 1 runs everything in this thread); the report is
+                     the same whatever N is
   --json FILE        write the JSON report (see README: report format): the arches'
                      results, the summary, and meta (commit, branch, time, Node, the
                      Unicorn and assembler versions)
@@ -144,20 +148,22 @@ the file and line:column; the other arches still run.
 Exit status: 0 all ran scenarios passed or are unsupported, 1 a scenario failed, an arch
 could not be loaded, or an error occurred, 2 usage error.
 `,
-  mutants: `Usage: archkit mutants [--arch LIST] [--scenario GLOBS] [--mutant GLOBS] [--json FILE] [--no-baseline]
+  mutants: `Usage: archkit mutants [--arch LIST] [--scenario GLOBS] [--mutant GLOBS] [--jobs N] [--json FILE] [--no-baseline]
 
 For each arch and each of its bug-zoo mutants, applies the mutant, runs the scenarios and
 reports which scenarios killed it (failed). Prints a table (mutant, arch, contract,
 "killed by <ids>" or SURVIVED) and the summary line "N killed, N survived".
 
 Before the mutants, each arch runs once unmutated (the baseline); a scenario that already
-fails there cannot kill a mutant and is left out of "killed by".
+fails there cannot kill a mutant and is left out of "killed by". The interrupt sweep
+(irq.sweep) runs for a mutant only when no other scenario killed it.
 
 Options:
   --arch LIST        comma-separated arch names, or "all" (default: all)
   --scenario GLOBS   scenario id globs, as for "archkit conformance" (default: all)
   --mutant GLOBS     mutant id globs (default: every mutant of each arch)
   --entry-model M    as for "archkit conformance": run under model M, or "all"
+  --jobs N           worker threads, each running whole mutants (default: one per core)
   --json FILE        write { mutants: [...], summary: { killed, survived, errors } }
                      ("-": stdout)
   --no-baseline      skip the unmutated baseline run
@@ -206,6 +212,7 @@ interface OptSpec {
 const OPTS: Record<string, Record<string, OptSpec>> = {
   list: { json: { value: true } },
   conformance: {
+    jobs: { value: true },
     arch: { value: true },
     scenario: { value: true },
     sweep: { value: true },
@@ -216,6 +223,7 @@ const OPTS: Record<string, Record<string, OptSpec>> = {
     'entry-model': { value: true },
   },
   mutants: {
+    jobs: { value: true },
     arch: { value: true },
     scenario: { value: true },
     mutant: { value: true },
@@ -411,6 +419,19 @@ function fmtMs(ms: number): string {
 
 // ---------------------------------------------------------------- commands
 
+/**
+ * Worker threads for `n` jobs: --jobs (or ARCHKIT_JOBS), else one per core; none when the
+ * CLI runs an injected runner (tests) or for a single job.
+ */
+function jobCount(io: CliIO, p: ParsedArgs, n: number): number {
+  if (io.createRunner) return 0;
+  const v = (typeof p.opts['jobs'] === 'string' ? p.opts['jobs'] : undefined) ?? io.env['ARCHKIT_JOBS'];
+  if (v === undefined) return workerCount(n);
+  const k = Number(v);
+  if (!Number.isInteger(k) || k < 1) throw new UsageError(`--jobs needs a positive whole number, got "${v}"`);
+  return workerCount(n, k === 1 ? 0 : k);
+}
+
 async function getRunner(io: CliIO): Promise<Runner> {
   if (io.createRunner) return io.createRunner();
   const mod = (await import('./runner.ts')) as { createRunner: () => Runner | Promise<Runner> };
@@ -522,18 +543,15 @@ async function cmdConformance(io: CliIO, p: ParsedArgs): Promise<number> {
   const { ok: arches, errors } = splitBroken(io, selected);
   const runs = selectRuns(io, arches, p.opts['entry-model'], 'conformance');
   const progress = new Progress(io, ids.length * runs.length);
-  const reports: ArchReport[] = [];
+  const jobs: Job[] = runs.map(({ arch: a, model }) => ({ arch: a.arch, ids, ...(model ? { entryModel: model as EntryModel } : {}), sweep: [...sweep] }));
   const t0 = performance.now();
+  let reports: ArchReport[];
   try {
-    for (const { arch: a, model } of runs) {
-      const rep = await runner.runArch(a.arch, ids, {
-        ...(model ? { entryModel: model as EntryModel } : {}),
-        sweep: (id) => sweep.has(id),
-        onResult: (r: ScenarioReport) =>
-          progress.line(`${runLabel(a.arch, model)} ${r.id} ${r.status} ${fmtMs(r.ms)}`, r.status === 'fail'),
-      });
-      reports.push(rep);
-    }
+    reports = allReports(
+      await runJobs(runner, jobs, jobCount(io, p, jobs.length), (j, r) =>
+        progress.line(`${runLabel(runs[j]!.arch.arch, runs[j]!.model)} ${r.id} ${r.status} ${fmtMs(r.ms)}`, r.status === 'fail'),
+      ),
+    );
   } finally {
     progress.clear();
   }
@@ -578,41 +596,84 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
   const total = plan.reduce((n, x) => n + x.mutants.length + (baseline && x.mutants.length > 0 ? 1 : 0), 0);
   const progress = new Progress(io, total);
   const results: MutantResult[] = [];
-  try {
-    for (const { arch: a, model, mutants } of plan) {
-      const label = runLabel(a.arch, model);
-      const em = model ? { entryModel: model as EntryModel } : {};
-      if (mutants.length === 0) {
-        progress.note(`${label}: no mutants`);
-        continue;
-      }
-      // Scenarios that fail unmutated cannot kill anything.
-      const baselineFails = new Set<string>();
-      if (baseline) {
-        const t = performance.now();
-        const rep = await runner.runArch(a.arch, ids, { ...em });
-        for (const s of rep.scenarios) if (s.status === 'fail') baselineFails.add(s.id);
-        progress.line(
-          `${label} baseline: ${baselineFails.size ? `${baselineFails.size} failing (${[...baselineFails].join(', ')})` : 'all pass'} ${fmtMs(performance.now() - t)}`,
-          baselineFails.size > 0,
-        );
-      }
-      for (const m of mutants) {
-        const t = performance.now();
-        const base = { arch: label, mutant: m.id, contract: m.contract, description: m.description };
-        let r: MutantResult;
-        try {
-          const rep = await runner.runArch(a.arch, ids, { mutant: m.id, ...em });
-          const killedBy = rep.scenarios.filter((s) => s.status === 'fail' && !baselineFails.has(s.id)).map((s) => s.id);
-          r = { ...base, killedBy, survived: killedBy.length === 0, ms: Math.round(performance.now() - t) };
-        } catch (e) {
-          if (io.env['ARCHKIT_DEBUG'] === '1' && e instanceof Error && e.stack) progress.note(e.stack);
-          r = { ...base, killedBy: [], survived: false, error: errMessage(e), ms: Math.round(performance.now() - t) };
-        }
-        results.push(r);
-        progress.line(`${label} ${m.id} ${mutantCell(r, ids.length)} ${fmtMs(r.ms ?? 0)}`, r.survived || r.error !== undefined);
-      }
+  // irq.sweep (and other sweeps) run for a mutant only when no cheaper scenario killed it
+  const sweepIds = ids.filter((id) => runner.listScenarios().some((s) => s.id === id && s.group === 'irq' && id.endsWith('.sweep')));
+  const quick = ids.filter((id) => !sweepIds.includes(id));
+  type Unit = { label: string; arch: string; model?: string; mutant?: MutantInfo; t: number };
+  const units: Unit[] = [];
+  const jobs: Job[] = [];
+  for (const { arch: a, model, mutants } of plan) {
+    const label = runLabel(a.arch, model);
+    const em = model ? { entryModel: model as EntryModel } : {};
+    if (mutants.length === 0) {
+      progress.note(`${label}: no mutants`);
+      continue;
     }
+    // scenarios that fail unmutated cannot kill anything
+    if (baseline) {
+      units.push({ label, arch: a.arch, ...(model ? { model } : {}), t: 0 });
+      jobs.push({ arch: a.arch, ids, ...em });
+    }
+    for (const m of mutants) {
+      units.push({ label, arch: a.arch, ...(model ? { model } : {}), mutant: m, t: 0 });
+      jobs.push({ arch: a.arch, ids: quick, mutant: m.id, ...em });
+    }
+  }
+  const workers = jobCount(io, p, jobs.length);
+  const settled = async (js: Job[], at: (i: number) => Unit): Promise<Array<ArchReport | Error>> => {
+    // one job's error (a mutant that does not apply) is that mutant's result, not the run's end
+    const rs = await runJobs(runner, js, workers);
+    if (io.env['ARCHKIT_DEBUG'] === '1') rs.forEach((r, i) => r instanceof Error && r.stack && progress.note(`${at(i).label}: ${r.stack}`));
+    return rs;
+  };
+  try {
+    const t0 = performance.now();
+    const first = await settled(jobs, (i) => units[i]!);
+    // the sweeps, for the mutants nothing killed yet
+    const baselineFails = new Map<string, Set<string>>();
+    const killedBy = new Map<number, string[]>();
+    first.forEach((rep, i) => {
+      const u = units[i]!;
+      const key = `${u.arch}#${u.model ?? ''}`;
+      if (!u.mutant && !(rep instanceof Error)) baselineFails.set(key, new Set(rep.scenarios.filter((s) => s.status === 'fail').map((s) => s.id)));
+    });
+    const kills = (i: number, rep: ArchReport) => {
+      const u = units[i]!;
+      const fails = baselineFails.get(`${u.arch}#${u.model ?? ''}`) ?? new Set();
+      return rep.scenarios.filter((s) => s.status === 'fail' && !fails.has(s.id)).map((s) => s.id);
+    };
+    const second: number[] = [];
+    first.forEach((rep, i) => {
+      if (!units[i]!.mutant || rep instanceof Error) return;
+      killedBy.set(i, kills(i, rep));
+      if (killedBy.get(i)!.length === 0 && sweepIds.length) second.push(i);
+    });
+    const more = await settled(
+      second.map((i) => ({ ...jobs[i]!, ids: sweepIds, sweep: sweepIds })),
+      (n) => units[second[n]!]!,
+    );
+    more.forEach((rep, n) => {
+      const i = second[n]!;
+      if (rep instanceof Error) first[i] = rep;
+      else killedBy.set(i, kills(i, rep));
+    });
+    const ms = Math.round((performance.now() - t0) / Math.max(1, units.length));
+    units.forEach((u, i) => {
+      const rep = first[i]!;
+      if (!u.mutant) {
+        const fails = rep instanceof Error ? undefined : baselineFails.get(`${u.arch}#${u.model ?? ''}`);
+        progress.line(`${u.label} baseline: ${rep instanceof Error ? `error: ${rep.message}` : fails!.size ? `${fails!.size} failing (${[...fails!].join(', ')})` : 'all pass'}`, rep instanceof Error || (fails?.size ?? 0) > 0);
+        return;
+      }
+      const m = u.mutant;
+      const base = { arch: u.label, mutant: m.id, contract: m.contract, description: m.description };
+      const r: MutantResult =
+        rep instanceof Error
+          ? { ...base, killedBy: [], survived: false, error: errMessage(rep), ms }
+          : { ...base, killedBy: killedBy.get(i)!, survived: killedBy.get(i)!.length === 0, ms };
+      results.push(r);
+      progress.line(`${u.label} ${m.id} ${mutantCell(r, ids.length)}`, r.survived || r.error !== undefined);
+    });
   } finally {
     progress.clear();
   }

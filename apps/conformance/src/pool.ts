@@ -33,58 +33,74 @@ export function workerCount(jobs: number, requested?: number): number {
   return Math.max(0, Math.min(n, jobs) <= 1 ? 0 : Math.min(n, jobs));
 }
 
-/** The worker module next to this one (worker.ts under a TypeScript loader, worker.js when built). */
+/** The worker module next to this one (worker.js when built; from sources, through worker-ts.mjs, which registers tsx). */
 function workerUrl(): URL {
   const self = new URL(import.meta.url);
-  return new URL(self.pathname.endsWith('.ts') ? './worker.ts' : './worker.js', self);
+  return new URL(self.pathname.endsWith('.ts') ? './worker-ts.mjs' : './worker.js', self);
 }
 
 /**
- * Runs every job and returns the reports in job order. `workers` 0 runs them here, one
- * after another, on `local`. onResult sees each scenario as it finishes (job index first).
+ * Runs every job and returns, in job order, each one's report or the error that ended it
+ * (one job's error does not stop the others). `workers` 0 runs them here, one after
+ * another, on `local`. onResult sees each scenario as it finishes (job index first).
  */
-export async function runJobs(local: Runner, jobs: Job[], workers: number, onResult?: (job: number, r: ScenarioReport) => void): Promise<ArchReport[]> {
+export async function runJobs(local: Runner, jobs: Job[], workers: number, onResult?: (job: number, r: ScenarioReport) => void): Promise<Array<ArchReport | Error>> {
+  const out: Array<ArchReport | Error> = new Array(jobs.length);
   if (workers <= 0) {
-    const out: ArchReport[] = [];
-    for (const [i, j] of jobs.entries()) out.push(await local.runArch(j.arch, j.ids, optsOf(j, (r) => onResult?.(i, r))));
+    for (const [i, j] of jobs.entries()) {
+      try {
+        out[i] = await local.runArch(j.arch, j.ids, optsOf(j, (r) => onResult?.(i, r)));
+      } catch (e) {
+        out[i] = e instanceof Error ? e : new Error(String(e));
+      }
+    }
     return out;
   }
-  const reports: ArchReport[] = new Array(jobs.length);
   let next = 0;
-  let failure: Error | undefined;
+  let broken: Error | undefined;
   const one = (): Promise<void> =>
     new Promise<void>((resolveWorker) => {
       const w = new Worker(workerUrl(), { execArgv: process.execArgv });
+      let running = -1;
       const finish = () => {
         void w.terminate();
         resolveWorker();
       };
       const take = () => {
-        if (failure || next >= jobs.length) return finish();
-        const job = next++;
-        w.postMessage({ type: 'run', job, spec: jobs[job]! } satisfies JobMessage);
+        if (broken || next >= jobs.length) return finish();
+        running = next++;
+        w.postMessage({ type: 'run', job: running, spec: jobs[running]! } satisfies JobMessage);
       };
       w.on('message', (m: WorkerReply) => {
         if (m.type === 'result') onResult?.(m.job, m.r);
         else if (m.type === 'done') {
-          reports[m.job] = m.rep;
+          out[m.job] = m.rep;
           take();
         } else {
           const e = new Error(m.message);
           e.name = m.name;
-          failure ??= e;
-          finish();
+          out[m.job] = e;
+          take();
         }
       });
+      // the worker itself died (not a job's error): the job it ran fails, the rest stop
       w.on('error', (e) => {
-        failure ??= e;
+        if (running >= 0 && out[running] === undefined) out[running] = e;
+        broken ??= e;
         finish();
       });
       take();
     });
   await Promise.all(Array.from({ length: workers }, one));
-  if (failure) throw failure;
-  return reports;
+  for (let i = 0; i < out.length; i++) out[i] ??= broken ?? new Error('the job was not run');
+  return out;
+}
+
+/** The reports, or the first job's error thrown. */
+export function allReports(rs: Array<ArchReport | Error>): ArchReport[] {
+  const e = rs.find((r): r is Error => r instanceof Error);
+  if (e) throw e;
+  return rs as ArchReport[];
 }
 
 export function optsOf(j: Job, onResult?: (r: ScenarioReport) => void): Parameters<Runner['runArch']>[2] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bench, median, measureFloor, renderBench } from '../src/bench.ts';
+import { bench, matrixScenarios, median, measureFloor, renderBench } from '../src/bench.ts';
 import type { ArchInfo, Runner } from '../src/types.ts';
 
 // A Machine stand-in: records what the floor measurement does.
@@ -34,32 +34,55 @@ describe('bench', () => {
     expect(log.slice(0, 4)).toEqual(['2 map 10000 4096', 'write 32', 'run 10000..10020', 'close']);
   });
 
-  it('per-arch scenario medians, ratio to the floor, matrix wall time', async () => {
+  it('per arch: cold (first run) and warm (later runs) medians and their ratios; the process walls, projected', async () => {
     let calls = 0;
     const runner: Runner = {
       listArches: async () => ARCHES,
       listScenarios: () => [],
       runArch: async (arch, ids) => {
         calls++;
+        // the first run of each scenario is cold: 10 ms; later ones (i + 1) * 2
         return {
           arch,
           entryModel: 'generic-entry',
           emulator: 'unicorn',
           assembler: 'keystone',
-          scenarios: ids.map((id, i) => ({ id, status: 'pass' as const, message: '', observed: {}, guestInstructions: 1, ms: (i + 1) * 2 })),
+          scenarios: ids.map((id, i) => ({ id, status: 'pass' as const, message: '', observed: {}, guestInstructions: 1, ms: calls % 3 === 1 ? 10 : (i + 1) * 2 })),
         };
       },
     };
-    const r = await bench(runner, ARCHES, ['a.x', 'a.y', 'a.z'], { reps: 2, floorRuns: 3, createMachine: fakeMachines([]), cpuOf: async () => CPU });
-    expect(calls).toBe(4);
-    expect(r.arches.map((a) => [a.arch, a.scenarios, a.scenarioMedianMs, a.scenarioMaxMs])).toEqual([
-      ['x86_64', 3, 4, 6],
-      ['arm64', 3, 4, 6],
+    const cli: string[][] = [];
+    const r = await bench(runner, ARCHES, ['a.x', 'a.y', 'a.z'], {
+      reps: 3,
+      floorRuns: 3,
+      createMachine: fakeMachines([]),
+      cpuOf: async () => CPU,
+      runCli: (args) => (cli.push(args), { ms: args[0] === 'mutants' ? 500 : 120, status: 0 }),
+    });
+    expect(calls).toBe(6);
+    expect(r.arches.map((a) => [a.arch, a.coldMedianMs, a.warmMedianMs])).toEqual([
+      ['x86_64', 10, 4],
+      ['arm64', 10, 4],
     ]);
-    for (const a of r.arches) expect(a.ratio).toBeCloseTo(a.scenarioMedianMs / a.floorMs);
-    expect(r.matrixWallMs.first).toBeGreaterThanOrEqual(0);
+    for (const a of r.arches) {
+      expect(a.warmRatio).toBeCloseTo(a.warmMedianMs / a.floorMs);
+      expect(a.coldRatio).toBeCloseTo(a.coldMedianMs / a.floorMs);
+      expect(Object.keys(a).sort()).toEqual(['arch', 'coldMedianMs', 'coldRatio', 'floorMs', 'warmMedianMs', 'warmRatio']);
+    }
+    expect(r.matrix).toEqual({ cells: 6, wallMs: 120, projected25x38Ms: (120 * 950) / 6 });
+    expect(r.mutants).toEqual({ wallMs: 500 });
+    expect(r.sweep).toEqual({ wallMs: 120 });
+    expect(cli).toEqual([
+      ['conformance', '--arch', 'x86_64,arm64', '--scenario', 'a.x,a.y,a.z'],
+      ['mutants', '--arch', 'x86_64,arm64'],
+      ['conformance', '--arch', 'x86_64,arm64', '--scenario', 'irq.sweep'],
+    ]);
     const text = renderBench(r);
-    expect(text).toMatch(/^arch\s+emulator\s+scenarios\s+floor ms\s+scenario median ms/);
-    expect(text).toContain('whole matrix (2 arches)');
+    expect(text).toMatch(/^arch\s+floor ms\s+warm median ms\s+warm ratio\s+cold median ms\s+cold ratio/);
+    expect(text).toContain('matrix: 6 cells in 120 ms as one process, 19000 ms projected to 25 x 38');
+  });
+
+  it('the projected matrix leaves the interrupt sweeps out', () => {
+    expect(matrixScenarios([{ id: 'fork.vfork' }, { id: 'irq.sweep' }, { id: 'irq.in-kernel' }])).toEqual(['fork.vfork', 'irq.in-kernel']);
   });
 });

@@ -133,7 +133,6 @@ export const irqScenarios: ScenarioDef[] = [
     setup(env) {
       env.k.irqPlan = { source: { kind: 'tick' }, every: TICK_EVERY };
     },
-    budget: 400_000,
     check(env) {
       const user = irqsTaken(env, 'user').length;
       const switches = env.k.trace.filter((l) => l.startsWith('switch ')).length;

@@ -149,7 +149,7 @@ export function portLoader(indexUrl: string): (opts?: PortOptions) => Promise<Ar
       syscall,
       entryModel,
       mutants: mutants.map((m) => m.id),
-      ...(opts.mutant ? { mutant: opts.mutant } : {}),
+      ...(opts.mutant ? { mutant: opts.mutant, patched: [...changed.keys()] } : {}),
     };
   };
 }

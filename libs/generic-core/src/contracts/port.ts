@@ -145,6 +145,8 @@ export interface ArchPort {
   readonly mutants: string[];
   /** Set when this port object has a mutant applied. */
   readonly mutant?: string;
+  /** The lib files the mutant changed (arch.json, src/entry.S, ...). */
+  readonly patched?: readonly string[];
 }
 
 export interface PortOptions {

@@ -93,8 +93,9 @@ export class Bridge {
     return a;
   }
 
-  names(): Map<string, bigint> {
-    return new Map(this.byName);
+  /** C function name -> stub address (a live view: do not change it). */
+  names(): ReadonlyMap<string, bigint> {
+    return this.byName;
   }
 
   /** Hooks the stub page to this bridge (a kernel that owns its machine; Kernel.boot hooks it itself). */

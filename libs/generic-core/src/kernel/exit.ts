@@ -36,9 +36,11 @@ export function vforkRelease(k: KernelApi, t: Task): void {
 /** The task's results page: one word (the guest's size and byte order) every 8 bytes. */
 export function snapshotResults(k: KernelApi, t: Task): void {
   if (!t.mm) return;
-  const img = k.mmImage(t.mm);
+  // the results page only (the mm's image, or guest memory when it is loaded)
+  const loaded = (k as KernelApi & { loadedMm?: unknown }).loadedMm === t.mm;
+  const img = loaded ? k.m.read(k.desc.memory.user + USER_RESULTS, 0x1000) : k.mmImage(t.mm).subarray(Number(USER_RESULTS), Number(USER_RESULTS) + 0x1000);
   const slots = new Map<bigint, bigint>();
-  const base = Number(USER_RESULTS);
+  const base = 0;
   const dv = new DataView(img.buffer, img.byteOffset, img.byteLength);
   const le = k.desc.endian === 'little';
   for (let off = 0; off < 0x1000; off += 8) {

@@ -74,6 +74,8 @@ export class KernelHost {
   stubs = new Map<string, bigint>();
   textSize = 0;
   vdso: Uint8Array = new Uint8Array(0);
+  /** the programs of the last run (their code may still be translated) */
+  lastPrograms: Record<string, UserImage> | undefined;
   /** hooks of the current run only (removed before the next) */
   readonly runHooks: HookHandle[] = [];
   /** what cpu.boot() was given: forwards to the kernel running now */
@@ -416,6 +418,7 @@ export class Kernel implements KernelApi {
     this.cpu.boot(m, host ? host.proxy : this);
     if (host) {
       host.state = m.saveState();
+      host.lastPrograms = this.programs;
       // a run's own kernel functions (kfn_*, registered last) are not part of the boot state
       const own = (name: string) => name.startsWith('kfn_');
       host.symbols = new Map([...this.symbols].filter(([n]) => !own(n)));
@@ -430,7 +433,12 @@ export class Kernel implements KernelApi {
   private reboot(host: KernelHost): void {
     for (const h of host.runHooks.splice(0)) h.remove();
     const changed = this.m.restoreState(host.state!);
-    if (changed.length) {
+    // The user code of a run comes from its programs (and the vDSO and signal trampolines,
+    // the same bytes every run): when this run has the very programs of the last one (an
+    // interrupt sweep runs one scenario again and again) its translations are still right.
+    const sameCode = host.lastPrograms === this.programs;
+    host.lastPrograms = this.programs;
+    if (changed.length && !sameCode) {
       // code the last run loaded (user programs): drop its translations, looking its
       // addresses up the way user mode does (an MMU may keep user pages from the kernel's
       // instruction fetches), then back to the boot state
@@ -443,8 +451,9 @@ export class Kernel implements KernelApi {
     this.vdso = host.vdso;
     this.registerCFunctions();
     // the sys_call_table and entry.S hold these addresses: registration must give the same
+    const names = this.bridge.names();
     for (const [name, addr] of host.stubs) {
-      if (this.bridge.names().get(name) !== addr) throw new Error(`engine reuse: C function ${name} got another stub address than at boot`);
+      if (names.get(name) !== addr) throw new Error(`engine reuse: C function ${name} got another stub address than at boot`);
     }
     for (const [k, v] of this.bridge.names()) this.symbols.set(k, v);
     host.kernel = this;

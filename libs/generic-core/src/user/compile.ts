@@ -118,11 +118,12 @@ export function fillValue(seed: bigint, i: number): bigint {
   return seed + BigInt(i) * 0x01010101n;
 }
 
-const cache = new WeakMap<object, Map<string, HandlebarsTemplateDelegate>>();
+/** Compiled partials by template text (a mutant's port object carries the same text again). */
+const cache = new Map<string, Map<string, HandlebarsTemplateDelegate>>();
 
 function partial(ctx: CompileContext, name: string): HandlebarsTemplateDelegate {
-  let m = cache.get(ctx.templates);
-  if (!m) cache.set(ctx.templates, (m = new Map()));
+  let m = cache.get(ctx.templates.text);
+  if (!m) cache.set(ctx.templates.text, (m = new Map()));
   let t = m.get(name);
   if (!t) {
     if (!new RegExp(`{{#\\*inline\\s+"${name}"`).test(ctx.templates.text)) {

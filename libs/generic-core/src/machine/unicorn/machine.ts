@@ -59,6 +59,18 @@ export interface UnicornCpu {
   pc: string;
   /** uc_cpu_<arch> model (unicorn/<arch>.h); the arch's Unicorn default when absent */
   model?: number;
+  /**
+   * Unicorn's pc write does not leave the translated block being executed (sparc64: its
+   * reg_write sets no quit request, and the block goes on from its own next instruction).
+   * A pc write from a code hook (or leaveBlock()) then ends the emulation there and the
+   * run starts it again at the new pc: one run, one budget, one instruction count.
+   */
+  pcWriteStaysInBlock?: boolean;
+  /**
+   * The CPU state, where Unicorn's uc_context does not hold it (sparc64: the context is its
+   * 16-byte header only): saveState()/restoreState() use these instead of uc_context.
+   */
+  state?: { save(uc: UcEngine): Uint8Array; restore(uc: UcEngine, s: Uint8Array): void };
 }
 
 interface Region {
@@ -231,7 +243,7 @@ export class UnicornMachine implements Machine {
   }
 
   saveState(): MachineState {
-    return { regions: this.regions.map((r) => ({ base: r.base, bytes: r.view.slice() })), cpu: this.uc.snapshot() };
+    return { regions: this.regions.map((r) => ({ base: r.base, bytes: r.view.slice() })), cpu: this.cpu.state ? this.cpu.state.save(this.uc) : this.uc.snapshot() };
   }
 
   restoreState(st: MachineState): Array<{ base: bigint; end: bigint }> {
@@ -248,7 +260,8 @@ export class UnicornMachine implements Machine {
         changed.push({ base: r.base, end: r.end });
       }
     });
-    this.uc.restoreSnapshot(st.cpu);
+    if (this.cpu.state) this.cpu.state.restore(this.uc, st.cpu);
+    else this.uc.restoreSnapshot(st.cpu);
     this.line = undefined;
     return changed;
   }
@@ -278,6 +291,14 @@ export class UnicornMachine implements Machine {
     const d = this.access(name);
     if (typeof d === 'number') this.uc.regWrite(d, value);
     else d.write(this.uc, value);
+    if (d === this.pcId && this.cpu.pcWriteStaysInBlock) this.restartAtPc();
+  }
+
+  /** pcWriteStaysInBlock: from a code hook, end the emulation here and start it again at the pc. */
+  private restartAtPc(): void {
+    if (!this.running || this.inCodeHook === 0) return;
+    this.resumeAt = this.uc.regRead(this.pcId);
+    this.lib.uc_emu_stop(this.uc.handle);
   }
 
   // ------------------------------------------------------------ translation
@@ -288,7 +309,10 @@ export class UnicornMachine implements Machine {
    * blocks, so nothing is needed there.
    */
   leaveBlock(): void {
-    if (this.running && this.inCodeHook > 0) this.uc.regWrite(this.pcId, this.uc.regRead(this.pcId));
+    if (this.running && this.inCodeHook > 0) {
+      this.uc.regWrite(this.pcId, this.uc.regRead(this.pcId));
+      if (this.cpu.pcWriteStaysInBlock) this.restartAtPc();
+    }
   }
 
   /** A full flush costs ~15 ms (2.7 s the first time), so drop only the hooked range when small. */
