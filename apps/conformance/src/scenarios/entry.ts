@@ -229,6 +229,7 @@ export const entryScenarios: ScenarioDef[] = [
     check(env) {
       const bits = env.state.bits as string[];
       env.observed.bits = bits;
+      if (env.d.tifNeverSet) env.observed.neverSet = env.d.tifNeverSet;
       const t = task(env, 1);
       const left = bits.filter((b) => env.k.testTif(t, b));
       expect(left.length === 0, 'C9', `bits still set after the exit work: ${left.join(', ')}`);
@@ -806,7 +807,8 @@ function workBits(d: ArchDescriptor): string[] {
   // powerpc names its exit loop's mask _TIF_USER_WORK_MASK (asm/thread_info.h, kernel/interrupt.c)
   // sparc32's rtrap loops over _TIF_DO_NOTIFY_RESUME_MASK (asm/thread_info_32.h, rtrap_32.S)
   const mask = d.workMasks['EXIT_TO_USER_MODE_WORK'] ?? d.workMasks['_TIF_WORK_MASK'] ?? d.workMasks['_TIF_USER_WORK_MASK'] ?? d.workMasks['_TIF_DO_NOTIFY_RESUME_MASK'] ?? [];
-  return mask.filter((b) => b !== 'SIGPENDING');
+  // a bit nothing on the arch ever sets (arch.json tifNeverSet, with the kernel's reason) is not set here
+  return mask.filter((b) => b !== 'SIGPENDING' && d.tifNeverSet?.[b] === undefined);
 }
 
 /** A handler body that puts `value` as the syscall result into its saved context, in the arch's convention. */

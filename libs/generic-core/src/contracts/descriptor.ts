@@ -95,6 +95,8 @@ export interface ArchDescriptor {
     callerSaved?: string[];
     /** Where a C function returns to, past the address in returnAddress (SPARC: 8, `retl` is `jmpl %o7 + 8`). Default 0. */
     returnOffset?: number;
+    /** The ABI's stack bias: the stack pointer holds the address of its frame minus this (SPARC V9: 2047). Default 0. */
+    stackBias?: number;
   };
   syscall: {
     instruction: string;
@@ -162,6 +164,12 @@ export interface ArchDescriptor {
   tif: Record<string, number>;
   /** Mask name -> TIF bit names. */
   workMasks: Record<string, string[]>;
+  /**
+   * Work-mask bits nothing on this arch ever sets, with the kernel's reason (ppc32's
+   * RESTORE_TM: only book3s64 transactional memory sets it). The work scenarios do not set
+   * them and report them.
+   */
+  tifNeverSet?: Record<string, string>;
   /** Where the arch's uapi numbers differ from asm-generic's (errno, signals, sigaction). */
   abi: AbiOverrides;
   /** Role -> entry.S label the core calls or checks (switchTo, retFromFork). */
@@ -308,7 +316,7 @@ const TOP_REQUIRED = [
   'name', 'title', 'linux', 'sources', 'wordSize', 'endian', 'emulator', 'assembler', 'entry', 'memory', 'registers',
   'callingConvention', 'syscall', 'ptRegs', 'switchFrame', 'thread', 'kthread', 'tif', 'workMasks', 'symbols',
 ];
-const TOP_OPTIONAL = ['switchStack', 'abi', 'notes', '$schema'];
+const TOP_OPTIONAL = ['switchStack', 'abi', 'notes', 'tifNeverSet', '$schema'];
 const MEMORY_KEYS: MemoryRegion[] = ['kernelText', 'kernelData', 'stubs', 'stacks', 'user', 'userSize'];
 /** The groups a `sources` entry may cite. */
 export const SOURCE_GROUPS = ['syscall', 'numbers', 'abi', 'ptRegs', 'switchFrame', 'thread', 'switchStack', 'kthread', 'tif', 'workMasks', 'entry', 'signal', 'restart', 'registers'];
@@ -412,7 +420,7 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
   if (rg['tls'] !== undefined) registers.tls = c.string('registers.tls', rg['tls']);
   if (rg['userSp'] !== undefined) registers.userSp = c.string('registers.userSp', rg['userSp']);
 
-  const cc = c.object('callingConvention', o['callingConvention'], { required: ['args', 'ret', 'returnAddress'], optional: ['stackArgs', 'callerSaved', 'returnOffset'] });
+  const cc = c.object('callingConvention', o['callingConvention'], { required: ['args', 'ret', 'returnAddress'], optional: ['stackArgs', 'callerSaved', 'returnOffset', 'stackBias'] });
   const callingConvention: ArchDescriptor['callingConvention'] = {
     // m68k passes every C argument on the stack (stackArgs) and none in registers
     args: c.stringArray('callingConvention.args', cc['args'], cc['stackArgs'] === undefined),
@@ -423,6 +431,7 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
     const sa = c.object('callingConvention.stackArgs', cc['stackArgs'], { required: ['offset', 'count'] });
     callingConvention.stackArgs = { offset: c.int('callingConvention.stackArgs.offset', sa['offset']), count: c.int('callingConvention.stackArgs.count', sa['count'], 1, 'a positive integer') };
   }
+  if (cc['stackBias'] !== undefined) callingConvention.stackBias = c.int('callingConvention.stackBias', cc['stackBias']);
   if (cc['returnOffset'] !== undefined) {
     if (callingConvention.returnAddress === 'stack') c.fail('callingConvention.returnOffset', 'only a return-address register has an offset');
     callingConvention.returnOffset = c.int('callingConvention.returnOffset', cc['returnOffset']);
@@ -521,6 +530,14 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
       if (!(n in tif)) c.fail(`workMasks.${k}[${i}]`, `${JSON.stringify(n)} is not a bit defined in "tif"`);
     });
     workMasks[k] = names;
+  }
+  let tifNeverSet: Record<string, string> | undefined;
+  if (o['tifNeverSet'] !== undefined) {
+    tifNeverSet = {};
+    for (const [b, why] of Object.entries(c.object('tifNeverSet', o['tifNeverSet']))) {
+      if (!(b in tif)) c.fail(`tifNeverSet.${b}`, `${JSON.stringify(b)} is not a bit defined in "tif"`);
+      tifNeverSet[b] = c.string(`tifNeverSet.${b}`, why);
+    }
   }
 
   const kt = c.object('kthread', o['kthread'], { required: ['fn', 'arg'], optional: ['frame'] });
@@ -625,7 +642,7 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
     switchFrame,
     thread: { size: thread.size, fields: thread.fields },
     switchStack: switchStack ? { size: switchStack.size, fields: switchStack.fields } : null,
-    kthread, tif, workMasks, abi,
+    kthread, tif, workMasks, ...(tifNeverSet ? { tifNeverSet } : {}), abi,
     symbols: symbols as ArchDescriptor['symbols'],
   };
   if (notes !== undefined) desc.notes = notes;

@@ -577,8 +577,8 @@ export class Kernel implements KernelApi {
 
   /** Start the machine in the idle task; returns when nothing is left to run. */
   run(budget: number): { instructions: number } {
-    const sp = this.idle.stackTop - 64n;
     const cc = this.desc.callingConvention;
+    const sp = this.idle.stackTop - 64n - BigInt(cc.stackBias ?? 0);
     this.m.setReg(this.desc.registers.sp, sp);
     if (cc.returnAddress === 'stack') this.writeWord(sp, 0n);
     else this.m.setReg(cc.returnAddress, 0n);

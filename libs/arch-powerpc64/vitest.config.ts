@@ -1,0 +1,5 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: { name: 'arch-powerpc64', include: ['test/**/*.test.ts'], setupFiles: ['@archkit/generic-core/testing/register-ts'] },
+});
