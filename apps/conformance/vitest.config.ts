@@ -1,9 +1,11 @@
 import { defineProject } from 'vitest/config';
+import { archkitAlias } from '../../vitest.shared.ts';
 
 export default defineProject({
+  resolve: { alias: archkitAlias },
   test: {
     name: 'conformance',
     include: ['test/**/*.test.ts'],
-    setupFiles: ['@archkit/generic-core/testing/register-ts'],
+    setupFiles: ['../../libs/generic-core/src/testing/register-ts.ts'],
   },
 });

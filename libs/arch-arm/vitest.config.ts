@@ -1,5 +1,7 @@
 import { defineConfig } from 'vitest/config';
+import { archkitAlias } from '../../vitest.shared.ts';
 
 export default defineConfig({
-  test: { name: 'arch-arm', include: ['test/**/*.test.ts'], setupFiles: ['@archkit/generic-core/testing/register-ts'] },
+  resolve: { alias: archkitAlias },
+  test: { name: 'arch-arm', include: ['test/**/*.test.ts'], setupFiles: ['../../libs/generic-core/src/testing/register-ts.ts'] },
 });

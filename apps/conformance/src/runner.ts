@@ -1,8 +1,9 @@
 // Runs scenarios on arch ports: one emulated machine per scenario run.
 
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createUnicornMachine, unicornVersion } from '@archkit/generic-core/machine/unicorn/machine';
 import { createAssembler, describeAssembler } from '@archkit/generic-core/asm/create';
 import type { Assembler } from '@archkit/generic-core/asm/assembler';
@@ -21,6 +22,8 @@ import { scenarios } from './scenarios/index.ts';
 import { readArchInfo } from './arches.ts';
 import { ScenarioFailure, abiOf, type Env, type ScenarioDef } from './scenarios/dsl.ts';
 
+// this module's tree: sources (runner.ts) or the built package (runner.js)
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 // every scenario runs in under 5000 guest instructions on every arch: 20 times that is runaway code
 const DEFAULT_BUDGET = 100_000;
@@ -28,13 +31,36 @@ const DEFAULT_BUDGET = 100_000;
 /** Errors that mean the kit or a port is broken, not that a contract was violated. */
 const FATAL = new Set(['AsmError', 'AsmToolchainError', 'DescriptorError', 'PatchError', 'MutantError', 'EmulatorMissingError', 'CalibrationError']);
 
-export function archDirs(libs = join(REPO, 'libs')): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const d of readdirSync(libs).sort()) {
-    if (!d.startsWith('arch-') || !existsSync(join(libs, d, 'arch.json'))) continue;
-    out.set(d.slice(5), join(libs, d));
+/** arch-<name> directories holding an arch.json under `dir`, by arch name. */
+function scanArchLibs(dir: string, out: Map<string, string>): void {
+  if (!existsSync(dir)) return;
+  for (const d of readdirSync(dir).sort()) {
+    const lib = join(dir, d);
+    if (!d.startsWith('arch-') || !existsSync(join(lib, 'arch.json')) || out.has(d.slice(5))) continue;
+    out.set(d.slice(5), realpathSync(lib));
   }
-  return out;
+}
+
+/**
+ * The arch libs the CLI can run, by arch name: in a source checkout the workspace's
+ * libs/arch-*, then every @archkit/arch-* package installed where this package resolves
+ * its dependencies (a consumer's node_modules). `libs` alone is a test seam.
+ */
+export function archDirs(libs?: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (libs !== undefined) {
+    scanArchLibs(libs, out);
+    return out;
+  }
+  if (FROM_SOURCES && existsSync(join(REPO, 'libs')) && existsSync(join(REPO, 'package.json'))) scanArchLibs(join(REPO, 'libs'), out);
+  for (const nm of createRequire(import.meta.url).resolve.paths('@archkit/generic-core') ?? []) scanArchLibs(join(nm, '@archkit'), out);
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The entry module of the arch lib in `dir`: its sources under a TypeScript loader, else its build. */
+function archModuleUrl(dir: string): string {
+  const src = join(dir, 'src', 'index.ts');
+  return pathToFileURL(FROM_SOURCES && existsSync(src) ? src : join(dir, 'dist', 'index.js')).href;
 }
 
 /** The CPU model calibrated against the installed emulator, then a machine for it. */
@@ -55,7 +81,7 @@ export function createRunner(config: { libsDir?: string } = {}): Runner {
     if (!p) {
       const dir = archDirs(config.libsDir).get(arch);
       if (!dir) throw new Error(`no arch "${arch}" (have: ${[...archDirs(config.libsDir).keys()].join(', ')})`);
-      p = (import(`@archkit/arch-${arch}`) as Promise<ArchModule>).then((m) => m.createPort({ mutant, entryModel }));
+      p = (import(archModuleUrl(dir)) as Promise<ArchModule>).then((m) => m.createPort({ mutant, entryModel }));
       ports.set(key, p);
     }
     return p;

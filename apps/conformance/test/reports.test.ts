@@ -114,7 +114,7 @@ describe('report paths are checked before anything runs', () => {
 
   it('the real CLI process returns quickly on a /proc path too', { timeout: 30_000 }, () => {
     const t0 = performance.now();
-    const p = spawnSync(process.execPath, [join(REPO, 'node_modules/tsx/dist/cli.mjs'), join(REPO, 'apps/conformance/src/cli.ts'), 'mutants', '--arch', 'x86_64', '--json', '/proc/nope/deeper/x.json'], {
+    const p = spawnSync(process.execPath, [join(REPO, 'apps/conformance/bin/archkit.js'), 'mutants', '--arch', 'x86_64', '--json', '/proc/nope/deeper/x.json'], {
       cwd: tmp,
       encoding: 'utf8',
       timeout: 25_000,

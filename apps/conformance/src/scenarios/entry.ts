@@ -640,6 +640,14 @@ export const entryScenarios: ScenarioDef[] = [
         expect(runs === 0, 'C7', `the handler ran ${runs} times although the kernel could not set up its frame`);
         return;
       }
+      if (fallback === 'zero') {
+        // sparc64: setup_rt_frame sets the handler's return address to ka_restorer, 0 here;
+        // the handler runs, and returning to address 0 (+ the return offset) faults
+        env.observed.outcome = t.killedBy ? `killed by signal ${t.killedBy}` : `exit ${t.exitCode >> 8}`;
+        expect(runs === 1, 'C7', `the handler ran ${runs} times: without a restorer this kernel still sets up the frame, with return address 0`);
+        expect(t.killedBy === sig(env.d, 'SIGSEGV'), 'C7', `the task ended with ${env.observed.outcome}: the handler's return to address 0 must fault (SIGSEGV)`);
+        return;
+      }
       const sr = entries(env, 'rt_sigreturn', 1)[0];
       if (fallback === 'stack') {
         // m68k: setup_rt_frame writes the sigreturn trampoline (retcode) into the frame on the

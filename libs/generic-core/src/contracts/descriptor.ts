@@ -590,7 +590,7 @@ export function parseDescriptor(json: string, file: string): ArchDescriptor {
       abi[flag] = ab[flag] as boolean;
     }
     if (ab['execClearsRegisters'] !== undefined) abi.execClearsRegisters = c.stringArray('abi.execClearsRegisters', ab['execClearsRegisters'], false);
-    if (ab['restorerFallback'] !== undefined) abi.restorerFallback = c.oneOf('abi.restorerFallback', ab['restorerFallback'], ['vdso', 'stack', 'none'] as const);
+    if (ab['restorerFallback'] !== undefined) abi.restorerFallback = c.oneOf('abi.restorerFallback', ab['restorerFallback'], ['vdso', 'stack', 'none', 'zero'] as const);
     if (ab['execSpOffset'] !== undefined) abi.execSpOffset = c.int('abi.execSpOffset', ab['execSpOffset']);
     if (ab['nsig'] !== undefined) abi.nsig = c.int('abi.nsig', ab['nsig'], 32, 'a signal count (_NSIG) of at least 32');
   }

@@ -71,6 +71,9 @@ async function importPatched(text: string, originalUrl: string, rel: string): Pr
       const resolveSpec = (spec: string): string => {
         if (spec.startsWith('.')) return new URL(spec, originalUrl).href;
         if (/^[a-z]+:/.test(spec)) return spec;
+        // the core: the same tree this loader runs from (sources under a TypeScript loader, dist/ when built)
+        const core = /^@archkit\/generic-core\/(.+)$/.exec(spec);
+        if (core) return new URL(`../${core[1]}${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
         // a package import resolves from where the original file lives
         return pathToFileURL(createRequire(fileURLToPath(originalUrl)).resolve(spec)).href;
       };

@@ -85,10 +85,12 @@ export interface AbiOverrides {
   execClearsRegisters?: string[];
   /**
    * where a handler installed without SA_RESTORER returns: the vDSO's trampoline, a
-   * trampoline the kernel writes into the signal frame on the user stack (m68k retcode), or
-   * nowhere (the frame is refused: SIGSEGV)
+   * trampoline the kernel writes into the signal frame on the user stack (m68k retcode),
+   * nowhere (the frame is refused: SIGSEGV), or address 0 (the kernel sets the return
+   * address to the restorer whatever it is, sparc64 %i7 = ka_restorer: the handler runs,
+   * and its return faults: SIGSEGV)
    */
-  restorerFallback?: 'vdso' | 'stack' | 'none';
+  restorerFallback?: 'vdso' | 'stack' | 'none' | 'zero';
   /** rt_sigaction(sig, act, oact, restorer, sigsetsize): the restorer is an argument, not a struct field (sparc __ARCH_HAS_KA_RESTORER) */
   restorerArg?: boolean;
   /** start_thread puts the user sp this far below the stack top exec hands it (sparc32: 64, one register window save area; sparc64: 128 + the stack bias 2047) */

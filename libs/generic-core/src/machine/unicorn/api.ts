@@ -22,6 +22,10 @@ export const UC_MEM_TYPE_TEXT: Record<number, string> = {
   24: 'fetch from non-executable memory',
 };
 
+export const UC_QUERY_PAGE_SIZE = 2;
+/** uc_err UC_ERR_FETCH_UNMAPPED and uc_mem_type UC_MEM_FETCH_UNMAPPED */
+export const UC_ERR_FETCH_UNMAPPED = 8;
+export const UC_MEM_FETCH_UNMAPPED = 21;
 export const UC_QUERY_TIMEOUT = 4;
 /** UC_CTL_WRITE(UC_CTL_CPU_MODEL, 1): the CPU model, before anything but uc_open. */
 export const UC_CTL_CPU_MODEL_WRITE = 7 | (1 << 26) | (1 << 30);

@@ -34,6 +34,9 @@ import {
   UC_HOOK_MEM_INVALID,
   UC_MEM_TYPE_TEXT,
   UC_MODE_BIG_ENDIAN,
+  UC_QUERY_PAGE_SIZE,
+  UC_ERR_FETCH_UNMAPPED,
+  UC_MEM_FETCH_UNMAPPED,
   ucErrText,
 } from './api.ts';
 
@@ -101,6 +104,8 @@ export class UnicornMachine implements Machine {
   private readonly lib: UnicornLib;
   private readonly pcId: number;
   private readonly regs: Readonly<Record<string, RegAccess>>;
+  /** mapping granule: 4 KiB, or the target's page size when larger */
+  private readonly page: bigint = PAGE;
 
   // run state, read by the counter hook
   private count = 0;
@@ -133,6 +138,7 @@ export class UnicornMachine implements Machine {
   private invalidHook: NativeHook | null = null;
   /** where the invalid-instruction hook said the run goes on (it took an exception) */
   private resumeAt: bigint | null = null;
+  private fetchFault: ((addr: bigint) => bigint | null) | null = null;
 
   constructor(readonly cpu: UnicornCpu) {
     this.lib = loadUnicorn();
@@ -143,6 +149,9 @@ export class UnicornMachine implements Machine {
     const pc = cpu.registers[cpu.pc];
     if (typeof pc !== 'number') throw new Error(`CPU model: the pc register "${cpu.pc}" must be a plain Unicorn register id`);
     this.pcId = pc;
+    // the target's page size (sparc64: 8 KiB): uc_mem_map wants multiples of it
+    const ps = [0];
+    if (this.lib.uc_query(this.uc.handle, UC_QUERY_PAGE_SIZE, ps) === 0 && ps[0]! > Number(PAGE)) this.page = BigInt(ps[0]!);
     this.installCounter();
     this.installMemFaultHook();
   }
@@ -155,8 +164,9 @@ export class UnicornMachine implements Machine {
    * region that may hold code goes through uc_mem_write, which drops stale translations.
    */
   map(base: bigint, size: number, perms: Perm = PROT_ALL, opts: { data?: boolean } = {}): void {
-    const start = base & ~(PAGE - 1n);
-    const end = (base + big(size) + PAGE - 1n) & ~(PAGE - 1n);
+    const page = this.page;
+    const start = base & ~(page - 1n);
+    const end = (base + big(size) + page - 1n) & ~(page - 1n);
     const len = Number(end - start);
     const host = loadHostMemory();
     const ptr = host.mmap(null, len, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0);
@@ -507,6 +517,24 @@ export class UnicornMachine implements Machine {
    * arm_stop_interrupt), so run() starts it again at that address, within the same run:
    * one budget, one instruction count. One such hook per machine.
    */
+  /**
+   * An instruction fetch from unmapped memory (at `addr`), which ends the emulation with
+   * UC_ERR_FETCH_UNMAPPED: `cb` takes the exception the way the CPU would (the CPU model's
+   * instruction access trap) and returns where execution goes on, or null to leave it an
+   * error. Called between two emulation starts of the same run (one budget, one count).
+   * Added for sparc64: with the MMU off, Unicorn turns such a fetch into an error, never
+   * into the CPU's trap. One such handler per machine.
+   */
+  hookFetchFault(cb: (addr: bigint) => bigint | null): HookHandle {
+    if (this.fetchFault) throw new Error('hookFetchFault(): this machine has one already');
+    this.fetchFault = cb;
+    return {
+      remove: () => {
+        if (this.fetchFault === cb) this.fetchFault = null;
+      },
+    };
+  }
+
   hookInvalidInsn(cb: () => bigint | null): HookHandle {
     if (this.running) throw new Error('hookInvalidInsn() cannot be called during run()');
     if (this.invalidHook) throw new Error('hookInvalidInsn(): this machine has one already');
@@ -562,6 +590,21 @@ export class UnicornMachine implements Machine {
         void left;
         // no timeout: Unicorn would start a timer thread per call; the counter hook checks the deadline
         err = this.lib.uc_emu_start(this.uc.handle, start, until ?? NO_UNTIL, 0n, 0) as number;
+        // an instruction fetch from unmapped memory the fetch-fault handler takes as the CPU's
+        // exception (see hookFetchFault): go on from its vector
+        const fault = this.badAccess as { type: number; address: bigint } | null;
+        if (err === UC_ERR_FETCH_UNMAPPED && this.fetchFault && fault?.type === UC_MEM_FETCH_UNMAPPED && !this.stopRequested && this.pendingError === null && !this.budgetHit) {
+          let at: bigint | null = null;
+          const cb = this.fetchFault;
+          this.guard(() => {
+            at = cb(fault.address);
+          });
+          if (at !== null && this.pendingError === null) {
+            this.badAccess = null;
+            start = at;
+            continue;
+          }
+        }
         // an undefined instruction the invalid-instruction hook took: Unicorn ended the
         // run there (see hookInvalidInsn); go on from the exception vector
         if (err || this.resumeAt === null || this.stopRequested || this.pendingError !== null || this.budgetHit) break;
