@@ -625,7 +625,7 @@ export const entryScenarios: ScenarioDef[] = [
     id: 'signal.no-restorer',
     group: 'signal',
     contracts: ['C7'],
-    title: "a handler installed without SA_RESTORER returns the way the arch's kernel allows: the vDSO trampoline, the one in the signal frame (m68k), or SIGSEGV where there is none",
+    title: "a handler installed without SA_RESTORER returns the way the arch's kernel allows: the vDSO trampoline, the one in the signal frame (m68k), or SIGSEGV where there is none (sparc64: at the return to address 0, after the handler ran)",
     programs: (d) => ({
       '/init': withHandlers(d, '/init', [{ sig: sig(d, 'SIGUSR1'), noRestorer: true }], [sys('kill', 1, sig(d, 'SIGUSR1')), ...storeResult(d, 'r'), ...exit(0)]),
     }),

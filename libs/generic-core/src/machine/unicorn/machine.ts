@@ -70,6 +70,11 @@ export interface UnicornCpu {
    */
   pcWriteStaysInBlock?: boolean;
   /**
+   * uc_emu_start never returns when the run reaches its `until` address (sparc64 in 2.0.1:
+   * no exit code is generated there): run() stops there with a code hook instead.
+   */
+  untilNeverReturns?: boolean;
+  /**
    * The CPU state, where Unicorn's uc_context does not hold it (sparc64: the context is its
    * 16-byte header only): saveState()/restoreState() use these instead of uc_context.
    */
@@ -577,6 +582,15 @@ export class UnicornMachine implements Machine {
     this.stopRequested = false;
     this.pendingError = null;
     this.badAccess = null;
+    // untilNeverReturns: `until` is a code hook that stops before the instruction there
+    let untilHit = false;
+    const untilHook =
+      until !== undefined && this.cpu.untilNeverReturns
+        ? this.hookCode(until, until, () => {
+            untilHit = true;
+            this.stop();
+          })
+        : null;
     this.running = true;
     this.hasRun = true;
     let err: number;
@@ -589,7 +603,7 @@ export class UnicornMachine implements Machine {
         const left = Math.max(1, deadline - Date.now());
         void left;
         // no timeout: Unicorn would start a timer thread per call; the counter hook checks the deadline
-        err = this.lib.uc_emu_start(this.uc.handle, start, until ?? NO_UNTIL, 0n, 0) as number;
+        err = this.lib.uc_emu_start(this.uc.handle, start, untilHook ? NO_UNTIL : (until ?? NO_UNTIL), 0n, 0) as number;
         // an instruction fetch from unmapped memory the fetch-fault handler takes as the CPU's
         // exception (see hookFetchFault): go on from its vector
         const fault = this.badAccess as { type: number; address: bigint } | null;
@@ -612,6 +626,7 @@ export class UnicornMachine implements Machine {
       }
     } finally {
       this.running = false;
+      untilHook?.remove();
       for (const cb of this.deferredUnregister) koffi.unregister(cb as bigint);
       this.deferredUnregister = [];
     }
@@ -630,7 +645,7 @@ export class UnicornMachine implements Machine {
       throw new GuestFaultError(msg, now);
     }
     if (this.timedOut) throw new RunTimeoutError(this.budget, now, timeoutMs, this.count);
-    const reason = this.stoppedAt ? 'stopAt' : !this.stopRequested && until !== undefined && now === until ? 'until' : 'stopped';
+    const reason = this.stoppedAt ? 'stopAt' : untilHit || (!this.stopRequested && until !== undefined && now === until) ? 'until' : 'stopped';
     return { instructions: this.count, reason };
   }
 
