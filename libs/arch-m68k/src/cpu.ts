@@ -520,7 +520,7 @@ function bankedSp(slot: 'usp' | 'isp', liveWhenS: boolean): RegAccess {
 /**
  * `tp`: m68k has no thread-pointer register. The thread pointer is thread_info.tp_value
  * (set_thread_area(), CLONE_SETTLS; get_thread_area() reads it), in the thread_info at
- * the base of the kernel stack, which current_thread_info() finds from the supervisor
+ * the bottom of the kernel stack, which current_thread_info() finds from the supervisor
  * stack pointer. This pseudo-register reads and writes it that way (through the ISP,
  * which in user mode is the empty kernel stack's top: hence the -1).
  */

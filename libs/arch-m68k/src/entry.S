@@ -115,29 +115,30 @@ __sys_vfork:
 
 sys_sigreturn:
 	SAVE_SWITCH_STACK
-	movel	%sp,%a1			| switch_stack pointer
-	lea	%sp@(SWITCH_STACK_SIZE),%a0	| pt_regs pointer
-	lea	%sp@(-84),%sp		| leave a gap
+	movel	%sp,%a1			| a1 = &switch_stack
+	lea	%sp@(SWITCH_STACK_SIZE),%a0	| a0 = &pt_regs, right above it
+	lea	%sp@(-84),%sp		| room to move both down for a longer frame format
 	movel	%a1,%sp@-
 	movel	%a0,%sp@-
 	jbsr	do_sigreturn
-	jra	1f			| shared with rt_sigreturn
+	jra	1f			| the tail is common to both sigreturns
 
 | Linux names this sys_rt_sigreturn; in the kit that is the C syscall's stub
 __sys_rt_sigreturn:
 	SAVE_SWITCH_STACK
-	movel	%sp,%a1			| switch_stack pointer
-	lea	%sp@(SWITCH_STACK_SIZE),%a0	| pt_regs pointer
-	lea	%sp@(-84),%sp		| leave a gap
+	movel	%sp,%a1			| a1 = &switch_stack
+	lea	%sp@(SWITCH_STACK_SIZE),%a0	| a0 = &pt_regs, right above it
+	lea	%sp@(-84),%sp		| room to move both down for a longer frame format
 	movel	%a1,%sp@-
 	movel	%a0,%sp@-
-	| [pt_regs address] [switch_stack address] [gap] [switch_stack] [pt_regs] [frame]
+	| from %sp up: &pt_regs, &switch_stack, 84 free bytes, switch_stack, pt_regs, CPU frame
 	jbsr	do_rt_sigreturn
 1:
 	| d0: the switch_stack, moved down if the restored frame is a longer format
-	movel	%d0,%sp			| discard the leftover junk
+	movel	%d0,%sp			| drops the two arguments and what is left of the gap
 	RESTORE_SWITCH_STACK
-	| just [return address into system_call] [pt_regs] [frame]: return pt_regs.d0
+	| now the return into system_call, pt_regs, the CPU frame; returning
+	| pt_regs.d0 makes system_call's store of %d0 keep the restored value
 	movel	%sp@(PT_OFF_D0+4),%d0
 	rts
 
@@ -147,7 +148,7 @@ __sys_rt_sigreturn:
 buserr:
 	SAVE_ALL_INT
 	GET_CURRENT %d0
-	movel	%sp,%sp@-		| stack frame pointer argument
+	movel	%sp,%sp@-		| the handler's only argument: &pt_regs
 	jbsr	buserr_c
 	addql	#4,%sp
 	jra	ret_from_exception
@@ -155,24 +156,24 @@ buserr:
 trap:
 	SAVE_ALL_INT
 	GET_CURRENT %d0
-	movel	%sp,%sp@-		| stack frame pointer argument
+	movel	%sp,%sp@-		| the handler's only argument: &pt_regs
 	jbsr	trap_c
 	addql	#4,%sp
 	jra	ret_from_exception
 
-| The main interrupt handler for autovector interrupts (the timer's, VEC_SPUR + 6).
+| Every autovectored interrupt enters here (the timer's is VEC_SPUR + 6).
 | The CPU has stacked a format-0 frame and raised the mask to the interrupt's level.
 auto_inthandler:
 	SAVE_ALL_INT
 	GET_CURRENT %d0
-					|  put exception # in d0
+	| d0 = the vector from the frame's format/vector word, less VEC_SPUR
 	bfextu	%sp@(PT_OFF_FORMATVEC){#4,#10},%d0
 	subw	#VEC_SPUR,%d0
 
 	movel	%sp,%sp@-
-	movel	%d0,%sp@-		|  put vector # on stack
-	jsr	do_IRQ			|  process the IRQ
-	addql	#8,%sp			|  pop parameters off stack
+	movel	%d0,%sp@-		| do_IRQ(irq, regs): the last push is the first argument
+	jsr	do_IRQ
+	addql	#8,%sp
 	jra	ret_from_exception
 
 | Vectors nobody claimed (spurious and unregistered interrupts).
@@ -194,7 +195,8 @@ ret_from_fork:
 	jra	ret_from_exception
 
 ret_from_kernel_thread:
-	| a3 contains the kernel thread payload, d7 - its argument
+	| copy_thread put fn in the switch_stack's a3 and its argument in d7;
+	| prev's slot is reused for that argument
 	movel	%d1,%sp@-
 	jsr	schedule_tail
 	movel	%d7,(%sp)
@@ -207,7 +209,7 @@ ret_from_kernel_thread:
 | read and change every register, and the number and arguments are read again
 | from pt_regs afterwards.
 do_trace_entry:
-	movel	#-ENOSYS,%sp@(PT_OFF_D0)| needed for strace
+	movel	#-ENOSYS,%sp@(PT_OFF_D0)| d0 as a tracer sees it at the entry stop
 	subql	#4,%sp
 	SAVE_SWITCH_STACK
 	jbsr	syscall_trace_enter
@@ -241,13 +243,13 @@ system_call:
 	GET_CURRENT %d1
 	movel	%d1,%a1
 
-	| save top of frame
+	| thread.esp0 = &pt_regs: ptrace finds the user registers there
 	movel	%sp,%a2@(TASK_THREAD+THREAD_ESP0)
 
-	| syscall trace?
+	| TIF_SYSCALL_TRACE: stop for the tracer before the call
 	tstb	%a2@(TI_FLAGS+2)
 	jmi	do_trace_entry
-	| seccomp filter active?
+	| TIF_SECCOMP: the filter decides first
 	btst	#(TIF_SECCOMP-8),%a2@(TI_FLAGS+2)
 	bnes	do_trace_entry
 	cmpl	#NR_syscalls,%d0
@@ -255,7 +257,7 @@ system_call:
 syscall:
 	| the pt_regs block is the C argument list: 4(%sp) = d1, ... 24(%sp) = a0
 	jbsr	@(sys_call_table,%d0:l:4)@(0)
-	movel	%d0,%sp@(PT_OFF_D0)	| save the return value
+	movel	%d0,%sp@(PT_OFF_D0)	| the result, reloaded by RESTORE_ALL
 ret_from_syscall:
 	oriw	#0x0700,%sr		| closed window: commented out in 6.18
 	movew	%a2@(TI_FLAGS+2),%d0
@@ -263,8 +265,8 @@ ret_from_syscall:
 1:	RESTORE_ALL
 
 syscall_exit_work:
-	btst	#5,%sp@(PT_OFF_SR)	| check if returning to kernel
-	bnes	1b			| if so, skip resched, signals
+	btst	#5,%sp@(PT_OFF_SR)	| S bit of the saved SR: going back to the kernel
+	bnes	1b			| which gets no exit work
 	andw	#ALLOWINT,%sr		| closed window: the work with interrupts on
 	lslw	#1,%d0
 	jcs	do_trace_exit
@@ -278,11 +280,11 @@ syscall_exit_work:
 | The common way out of every exception, and of a new task.
 ret_from_exception:
 .Lret_from_exception:
-	btst	#5,%sp@(PT_OFF_SR)	| check if returning to kernel
-	bnes	1f			| if so, skip resched, signals
-	| only allow interrupts when we are really the last one on the
-	| kernel stack, otherwise stack overflow can occur during
-	| heavy interrupt load
+	btst	#5,%sp@(PT_OFF_SR)	| S bit of the saved SR: going back to the kernel
+	bnes	1f			| which gets no exit work
+	| interrupts are opened only by an exit to user mode, the bottom frame:
+	| nested exits opening them could let an interrupt storm pile frame on
+	| frame until the kernel stack overflows
 	andw	#ALLOWINT,%sr
 
 resume_userspace:
@@ -293,7 +295,7 @@ resume_userspace:
 
 exit_work:
 	andw	#ALLOWINT,%sr		| closed window: the work with interrupts on
-	| save top of frame
+	| thread.esp0 = &pt_regs: ptrace finds the user registers there
 	movel	%sp,%a2@(TASK_THREAD+THREAD_ESP0)
 	lslb	#1,%d0
 	jne	do_signal_return
@@ -301,8 +303,8 @@ exit_work:
 	jra	schedule
 
 do_signal_return:
-	|andw	#ALLOWINT,%sr
-	subql	#4,%sp			| dummy return address
+	| interrupts are on: exit_work and syscall_exit_work opened them
+	subql	#4,%sp			| the retpc slot of switch_stack, unused here
 	SAVE_SWITCH_STACK
 	pea	%sp@(SWITCH_STACK_SIZE)
 	bsrl	do_notify_resume
@@ -312,8 +314,8 @@ do_signal_return:
 	jbra	resume_userspace
 
 do_delayed_trace:
-	bclr	#7,%sp@(PT_OFF_SR)	| clear trace bit in SR
-	pea	1			| send SIGTRAP
+	bclr	#7,%sp@(PT_OFF_SR)	| no T1 in the user SR: SIGTRAP is sent by hand instead
+	pea	1			| SIGTRAP to current, priv 1: sent by the kernel
 	movel	%a2,%sp@-
 	pea	SIGTRAP
 	jbsr	send_sig
@@ -351,60 +353,61 @@ switch_to:
 	rts
 
 resume:
-	| prev (the current task) in a0, next in a1
-	| save sr
+	| in: a0 = prev, a1 = next; a0 is reused only once prev is stored
+	| prev's SR, so its interrupt mask comes back with it
 	movew	%sr,%a0@(TASK_THREAD+THREAD_SR)
 
-	| save fs (sfc,%dfc) (may be pointing to kernel memory)
+	| prev's function code (sfc = dfc): not always USER_DATA
 	movec	%sfc,%d0
 	movew	%d0,%a0@(TASK_THREAD+THREAD_FC)
 
-	| save usp
+	| prev's user stack pointer
 	movec	%usp,%d0
 	movel	%d0,%a0@(TASK_THREAD+THREAD_USP)
 
-	| save non-scratch registers on stack
+	| prev's callee-saved registers, as a switch_stack
 	SAVE_SWITCH_STACK
 
-	| save current kernel stack pointer
+	| thread.ksp: where the switch back finds that switch_stack
 	movel	%sp,%a0@(TASK_THREAD+THREAD_KSP)
 
-	| save floating point context (68040: a null frame means nothing to save)
+	| FPU: fsave, then the registers only if the frame is not null (an idle
+	| 68040 FPU writes a null frame, first byte 0)
 	fsave	%a0@(TASK_THREAD+THREAD_FPSTATE)
 	tstb	%a0@(TASK_THREAD+THREAD_FPSTATE)
 	jeq	3f
 	fmovemx	%fp0-%fp7,%a0@(TASK_THREAD+THREAD_FP)
 	fmoveml	%fpcr/%fpsr/%fpiar,%a0@(TASK_THREAD+THREAD_FPCNTL)
 3:
-	| Return previous task in %d1
+	| d1 = prev: switch_to's last, and schedule_tail's argument in ret_from_fork
 	movel	%a2,%d1
 
-	| switch to new task (a1 contains new task)
+	| curptr = next from here on
 	movel	%a1,%a2
 
-	| restore floating point context
+	| next's FPU: registers if its frame is not null, then frestore
 	tstb	%a1@(TASK_THREAD+THREAD_FPSTATE)
 	jeq	3f
 	fmovemx	%a1@(TASK_THREAD+THREAD_FP),%fp0-%fp7
 	fmoveml	%a1@(TASK_THREAD+THREAD_FPCNTL),%fpcr/%fpsr/%fpiar
 3:	frestore %a1@(TASK_THREAD+THREAD_FPSTATE)
 
-	| restore the kernel stack pointer
+	| onto next's kernel stack
 	movel	%a1@(TASK_THREAD+THREAD_KSP),%sp
 
-	| restore non-scratch registers
+	| next's callee-saved registers
 	RESTORE_SWITCH_STACK
 
-	| restore user stack pointer
+	| next's usp
 	movel	%a1@(TASK_THREAD+THREAD_USP),%a0
 	movel	%a0,%usp
 
-	| restore fs (sfc,%dfc)
+	| next's function code, into sfc and dfc
 	movew	%a1@(TASK_THREAD+THREAD_FC),%a0
 	movec	%a0,%sfc
 	movec	%a0,%dfc
 
-	| restore status register
+	| next's SR at IPL 7: the scheduler opens interrupts after the switch
 	movew	%a1@(TASK_THREAD+THREAD_SR),%d0
 	oriw	#0x0700,%d0
 	movew	%d0,%sr

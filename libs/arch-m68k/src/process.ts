@@ -1,5 +1,5 @@
 // arch/m68k/kernel/process.c (Linux 6.18): copy_thread() and start_thread(). A new task's
-// kernel stack ends in struct fork_frame { struct switch_stack sw; struct pt_regs regs; }
+// kernel stack ends in a fork_frame: its switch_stack, then its pt_regs
 // (arch.json switchFrame is the switch_stack); thread.ksp points at it, so resume's
 // RESTORE_SWITCH_STACK and rts wake the task in sw.retpc with %sp at its pt_regs.
 // The user stack pointer is thread.usp (resume restores it into the usp register), TLS is

@@ -73,7 +73,7 @@ const getSigframe = (k: KernelApi, size: bigint) => (k.m.reg('usp') - size) & ~7
 /** mangle_kernel_stack(): the format the user's frame asks for; a longer one would move pt_regs. */
 function mangleKernelStack(k: KernelApi, regs: PtRegs, formatvec: bigint): boolean {
   const extra = FRAME_SIZE_CHANGE[Number((formatvec >> 12n) & 0xfn)]!;
-  if (extra < 0) return false; // user process returning with weird frame format
+  if (extra < 0) return false; // a format the CPU never stacks: a bad frame
   if (extra > 0) k.bug('C7', `m68k: sigreturn to a format-${formatvec >> 12n} frame: mangle_kernel_stack would move pt_regs below the stack top, which the kit's task_pt_regs() does not follow (not modelled)`);
   regs.set('formatvec', formatvec & 0xffffn);
   return true;
@@ -125,7 +125,7 @@ export function restoreSigframe(k: KernelApi, regs: PtRegs): { blocked: bigint }
   regs.set('a1', r32(k, sc + SC.a1));
   regs.set('sr', (regs.get('sr') & 0xff00n) | (k.m.readUint(sc + SC.sr, 2) & 0xffn));
   regs.pc = r32(k, sc + SC.pc);
-  regs.set('orig_d0', -1n); // disable syscall checks
+  regs.set('orig_d0', -1n); // no longer a syscall frame: nothing to restart
   k.m.setReg('usp', r32(k, sc + SC.usp));
   if (!mangleKernelStack(k, regs, k.m.readUint(sc + SC.formatvec, 2))) return null;
   return { blocked };
@@ -152,7 +152,7 @@ export const hooks: SignalHooks = {
     w32(k, uc + UC.formatvec, regs.get('formatvec'));
     // rt_save_fpu_state(): the FPU is not modelled, uc_fpstate stays a null frame
     writeSigset(k, uc + UC.sigmask, ksig.oldset);
-    // Set up to return from userspace: the trampoline in the frame
+    // the handler's rts lands on the sigreturn trampoline in the frame
     w32(k, frame + RT_SIGFRAME.pretcode, frame + RT_SIGFRAME.retcode);
     const [rc0, rc1] = RT_RETCODE(k.desc.syscall.numbers['rt_sigreturn']!);
     w32(k, frame + RT_SIGFRAME.retcode, rc0!);
@@ -174,7 +174,7 @@ export const hooks: SignalHooks = {
       if (r === 'sr') regs.set('sr', (regs.get('sr') & 0xff00n) | (v & 0xffn));
       else setReg(k, regs, r, v);
     });
-    regs.set('orig_d0', -1n); // disable syscall checks
+    regs.set('orig_d0', -1n); // no longer a syscall frame: nothing to restart
     if (!mangleKernelStack(k, regs, r32(k, uc + UC.formatvec))) return null;
     return { blocked };
   },

@@ -16,13 +16,13 @@ import { THREAD_INFO } from './process.ts';
 /** The C arguments of a syscall, in pt_regs (entry.S system_call). */
 const ARGS = ['d1', 'd2', 'd3', 'd4', 'd5', 'a0'];
 
-/** current_thread_info(): the thread_info at the base of the kernel stack. */
+/** current_thread_info(): the thread_info at the bottom of the kernel stack. */
 const tpValue = (k: KernelApi) => k.current().stackBase + THREAD_INFO.tpValue;
 
 export const hooks: SyscallHooks = {
   syscall_get_nr: (_k, regs) => regs.gets('orig_d0'),
   syscall_set_nr: (_k, regs, nr) => regs.set('orig_d0', nr),
-  // handle_signal()/do_signal(): "are we from a system call?"
+  // handle_signal()/do_signal(): a syscall frame has orig_d0 >= 0 (-1 marks the others)
   in_syscall: (_k, regs) => regs.gets('orig_d0') >= 0n,
   syscall_rollback: (_k, regs) => regs.set('d0', regs.get('orig_d0')),
   // handle_restart(): d0 = __NR_restart_syscall

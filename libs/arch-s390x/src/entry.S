@@ -10,8 +10,8 @@
 # switches to the task's kernel stack (lowcore kernel_stack), builds struct
 # pt_regs below a 160-byte stack frame and calls C (__do_syscall,
 # __do_pgm_check, do_ext_irq, __ret_from_fork in src/entry.ts), which runs the syscall,
-# the exit work and the restart decision and returns with interrupts
-# disabled; the glue copies pt_regs.psw to the lowcore return PSW, reloads
+# the exit work and the restart decision and comes back with interrupts
+# masked; the glue copies pt_regs.psw to the lowcore return PSW, reloads
 # every register and goes back with lpswe.
 #
 # Left out, as facilities or config options the kit does not model: BEAR
@@ -90,7 +90,7 @@ system_call:
 	lg	%r15,__LC_KERNEL_STACK(%r13)
 	xc	__SF_BACKCHAIN(8,%r15),__SF_BACKCHAIN(%r15)
 	stmg	%r0,%r7,STACK_FRAME_OVERHEAD+__PT_R0(%r15)
-	# clear user controlled registers to prevent speculative use
+	# leave no user-chosen values in registers C has no use for (speculation)
 	xgr	%r0,%r0
 	xgr	%r1,%r1
 	xgr	%r4,%r4
@@ -101,7 +101,7 @@ system_call:
 	xgr	%r9,%r9
 	xgr	%r10,%r10
 	xgr	%r11,%r11
-	la	%r2,STACK_FRAME_OVERHEAD(%r15)	# pointer to pt_regs
+	la	%r2,STACK_FRAME_OVERHEAD(%r15)	# first argument: &pt_regs
 	mvc	__PT_R8(64,%r2),__LC_SAVE_AREA(%r13)
 	lgr	%r3,%r14
 	call_c	__do_syscall
@@ -126,8 +126,8 @@ ret_from_fork:
 
 # ---------------------------------------------------------------------------
 # Program check handler (the program new PSW). The CPU stored the program old
-# PSW (after the instruction for a suppressing or terminating exception, at it
-# for a nullifying one) and pgm_ilc/pgm_code.
+# PSW (past the instruction when the exception suppresses or ends it, at it
+# when it nullifies) and pgm_ilc/pgm_code.
 	.balign 8
 pgm_check_handler:
 	stmg	%r8,%r15,__LC_SAVE_AREA		# STMG_LC
@@ -135,9 +135,9 @@ pgm_check_handler:
 	stpt	__LC_SYS_ENTER_TIMER(%r13)
 	lmg	%r8,%r9,__LC_PGM_OLD_PSW(%r13)
 	xgr	%r10,%r10			# pt_regs.flags
-	tmhh	%r8,0x0001			# coming from user space?
-	jo	3f				# -> fault in user space
-	# a program check in the kernel: a frame on the current stack
+	tmhh	%r8,0x0001			# old PSW in problem state?
+	jo	3f				# then start on the task's kernel stack
+	# from the kernel: the new frame goes just below the interrupted one
 	aghi	%r15,-(STACK_FRAME_OVERHEAD + __PT_SIZE)
 	j	4f
 3:	lg	%r15,__LC_KERNEL_STACK(%r13)
@@ -148,7 +148,7 @@ pgm_check_handler:
 	mvc	__PT_R8(64,%r11),__LC_SAVE_AREA(%r13)
 	mvc	__PT_LAST_BREAK(8,%r11),__LC_PGM_LAST_BREAK(%r13)
 	stmg	%r8,%r9,__PT_PSW(%r11)
-	# clear user controlled registers to prevent speculative use
+	# leave no user-chosen values in registers C has no use for (speculation)
 	xgr	%r0,%r0
 	xgr	%r1,%r1
 	xgr	%r3,%r3
@@ -159,7 +159,7 @@ pgm_check_handler:
 	xgr	%r12,%r12
 	lgr	%r2,%r11
 	call_c	__do_pgm_check
-	tmhh	%r8,0x0001			# returning to user space?
+	tmhh	%r8,0x0001			# back to problem state: stamp the exit timer
 	jno	.Lpgm_exit_kernel
 	stpt	__LC_EXIT_TIMER(%r13)
 .Lpgm_exit_kernel:
@@ -179,7 +179,7 @@ ext_int_handler:
 	stckf	__LC_INT_CLOCK(%r13)
 	stpt	__LC_SYS_ENTER_TIMER(%r13)
 	lmg	%r8,%r9,__LC_EXT_OLD_PSW(%r13)
-	tmhh	%r8,0x0001			# interrupting from user ?
+	tmhh	%r8,0x0001			# old PSW in problem state?
 	jnz	1f
 	aghi	%r15,-(STACK_FRAME_OVERHEAD + __PT_SIZE)
 	j	2f
@@ -187,7 +187,7 @@ ext_int_handler:
 2:	xc	__SF_BACKCHAIN(8,%r15),__SF_BACKCHAIN(%r15)
 	la	%r11,STACK_FRAME_OVERHEAD(%r15)
 	stmg	%r0,%r7,__PT_R0(%r11)
-	# clear user controlled registers to prevent speculative use
+	# leave no user-chosen values in registers C has no use for (speculation)
 	xgr	%r0,%r0
 	xgr	%r1,%r1
 	xgr	%r3,%r3
@@ -199,10 +199,10 @@ ext_int_handler:
 	xc	__PT_FLAGS(8,%r11),__PT_FLAGS(%r11)
 	mvc	__PT_R8(64,%r11),__LC_SAVE_AREA(%r13)
 	stmg	%r8,%r9,__PT_PSW(%r11)
-	lgr	%r2,%r11			# pass pointer to pt_regs
+	lgr	%r2,%r11			# first argument: &pt_regs
 	call_c	do_ext_irq
 	mvc	__LC_RETURN_PSW(16,%r13),__PT_PSW(%r11)
-	tmhh	%r8,0x0001			# returning to user ?
+	tmhh	%r8,0x0001			# back to problem state: stamp the exit timer
 	jno	2f
 	stpt	__LC_EXIT_TIMER(%r13)
 2:	lmg	%r0,%r15,__PT_R0(%r11)
@@ -236,18 +236,18 @@ copy_to_user:
 # back. Called by __switch_to (the core runs its C half first).
 	.balign 8
 __switch_to_asm:
-	stmg	%r6,%r15,__SF_GPRS(%r15)	# store gprs of prev task
+	stmg	%r6,%r15,__SF_GPRS(%r15)	# prev's callee-saved registers
 	lghi	%r4,__TASK_stack
 	lghi	%r1,__TASK_thread
 	llill	%r5,STACK_INIT_OFFSET
-	stg	%r15,__THREAD_ksp(%r1,%r2)	# store kernel stack of prev
-	lg	%r15,0(%r4,%r3)			# start of kernel stack of next
-	agr	%r15,%r5			# end of kernel stack of next
+	stg	%r15,__THREAD_ksp(%r1,%r2)	# prev->thread.ksp: its frame
+	lg	%r15,0(%r4,%r3)			# next->stack, the stack's base
+	agr	%r15,%r5			# + STACK_INIT_OFFSET: user entries' frame, pt_regs above it
 	lghi	%r13,0				# GET_LC
-	stg	%r3,__LC_CURRENT(%r13)		# store task struct of next
-	stg	%r15,__LC_KERNEL_STACK(%r13)	# store end of kernel stack
-	lg	%r15,__THREAD_ksp(%r1,%r3)	# load kernel stack of next
-	lmg	%r6,%r15,__SF_GPRS(%r15)	# load gprs of next task
+	stg	%r3,__LC_CURRENT(%r13)		# current = next
+	stg	%r15,__LC_KERNEL_STACK(%r13)	# the next entry from user space starts here
+	lg	%r15,__THREAD_ksp(%r1,%r3)	# next's saved frame
+	lmg	%r6,%r15,__SF_GPRS(%r15)	# next's registers; r14 is where it resumes
 	br	%r14
 
 # ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ function restoreAccessRegs(k: KernelApi, t: Task): void {
 export const hooks: ProcessHooks = {
   copy_thread(k, p, args, regs) {
     const childregs = k.taskPtRegs(p);
-    // struct fake_frame { struct stack_frame sf; struct pt_regs childregs; }
+    // the switch frame (a struct stack_frame) sits right below childregs: fake_frame
     const frame = childregs.base - BigInt(k.desc.switchFrame.size);
     k.writeWord(thread(k, p, 'sp'), frame);
     // dup_task_struct() copied the parent's task_struct, restart_block included
@@ -41,7 +41,7 @@ export const hooks: ProcessHooks = {
     k.m.write(frame, new Uint8Array(k.desc.switchFrame.size));
     k.writeWord(k.switchFrameSlot(p, 'r11'), childregs.base);
     k.writeWord(k.switchFrameSlot(p, 'r12'), p.addr);
-    // new return point is ret_from_fork; a fake return stack for __switch_to_asm
+    // __switch_to_asm loads these and its br %r14 wakes the child in ret_from_fork
     k.writeWord(k.switchFrameSlot(p, 'r14'), k.sym(k.desc.symbols.retFromFork));
     k.writeWord(k.switchFrameSlot(p, 'r15'), frame);
     if (args.fn !== null) {

@@ -6,10 +6,11 @@
 // ERESTART_RESTARTBLOCK without a handler, which goes through the vDSO's
 // __kernel_restart_syscall with the return address in restart_block.arch_data.
 //
-// struct rt_sigframe { u8 callee_used_stack[160]; u16 svc_insn; siginfo_t info; struct
-// ucontext_extended uc; } with uc = { uc_flags, uc_link, uc_stack, _sigregs uc_mcontext,
-// sigset_t uc_sigmask, pad to 512, _sigregs_ext uc_mcontext_ext } and _sigregs = { psw,
-// gprs[16], acrs[16], fpregs { fpc, pad, fprs[16] } }. The model CPU has no vector
+// The rt_sigframe holds, from the new sp up: 160 bytes the handler may use as its own
+// stack frame, the svc halfword, the siginfo, then an extended ucontext (flags, link,
+// the stack, the mcontext as _sigregs, the signal mask in a 128-byte slot ending at
+// offset 512, and _sigregs_ext). _sigregs is the PSW, 16 gprs, 16 access registers,
+// then fpc, a pad word and 16 fprs. The model CPU has no vector
 // facility (cpu_has_vx() false): the frame ends before uc_mcontext_ext and uc_flags is 0.
 // A handler returns through r14: sa_restorer with SA_RESTORER, else the vDSO's
 // __kernel_rt_sigreturn (glibc on s390 sets no restorer of its own).
@@ -86,7 +87,7 @@ function restoreSigregs(k: KernelApi, regs: PtRegs, sregs: bigint): boolean {
     k.m.setReg(`a${i}`, v); // load_sigregs(): restore_access_regs
   }
   for (let i = 0; i < 16; i++) k.m.setReg(`f${i}`, k.readWord(sregs + SREGS.fprs + BigInt(8 * i)));
-  // no longer in a system call: nothing restarts because of what r2 holds now
+  // the restored r2 is the user's, not a -ERESTART* code: drop the syscall mark
   clearPif(regs, PIF.SYSCALL);
   return true;
 }
@@ -143,12 +144,12 @@ function* archDoSignalOrRestart(k: KernelApi, regs: PtRegs): Gen {
         k.trace.push(`${t.pid}:restart-rewind`);
       }
     }
-    // no longer in a system call
+    // decided once: a later pass must not restart it again
     clearPif(regs, PIF.SYSCALL);
     k.handleSignal(ksig, regs);
     return;
   }
-  // no handler: check for a system call restart
+  // nothing to deliver: an interrupted syscall may still need its restart
   clearPif(regs, PIF.SYSCALL);
   if (!systemCall) return;
   regs.set('int_code', systemCall);
