@@ -348,7 +348,8 @@ export const cpu: CpuModel = {
 
     // cpu_init(): each exception mode's 12-byte stack {r0, lr, spsr} for vector_stub
     // (struct stack in kernel data), then SVC mode with IRQs, FIQs and aborts masked;
-    // init_irq_stacks(): a THREAD_SIZE IRQ stack at the top of the arch's kernel data.
+    // init_irq_stacks(): a THREAD_SIZE IRQ stack in the arch's kernel data, its top
+    // recorded in irq_stack_ptr.
     const stacks = k.desc.memory.kernelData + ARCH_DATA_OFFSET;
     k.writeWord(sym('irq_stack_ptr'), stacks + 2n * THREAD_SIZE);
     const cpsr = m.reg('cpsr') & ~(MODE_MASK | PSR_T_BIT);

@@ -39,7 +39,7 @@
 	.equ	S_PC, PT_PC
 	.equ	S_PSR, PT_CPSR
 	.equ	S_OLD_R0, PT_ORIG_R0
-	.equ	S_OFF, 8			@ room for syscall args 5 and 6 below pt_regs
+	.equ	S_OFF, 8			@ the two stacked syscall arguments sit under pt_regs
 	.equ	SVC_REGS_SIZE, PT_REGS_SIZE + 8	@ struct svc_pt_regs: pt_regs, dacr, ttbcr
 	.equ	TI_CPU_SAVE, TASK_THREAD + THREAD_CPU_CONTEXT
 	.equ	TI_ABI_SYSCALL, TASK_THREAD + THREAD_ABI_SYSCALL
@@ -57,10 +57,10 @@
 .error "cpu_context_save is not {r4-r9, sl, fp, sp, pc, extra[2]}"
 .endif
 
-scno	.req	r7		@ syscall number
-tbl	.req	r8		@ syscall table pointer
-why	.req	r8		@ Linux syscall (!= 0)
-tsk	.req	r9		@ current thread_info
+scno	.req	r7		@ r7: where EABI passes the number
+tbl	.req	r8		@ base of sys_call_table
+why	.req	r8		@ nonzero while a syscall is returning
+tsk	.req	r9		@ thread_info of current
 
 @ BUG(): an undefined instruction the CPU model reports as a kernel bug at this site
 	.macro	bug, msg
@@ -104,38 +104,38 @@ tsk	.req	r9		@ current thread_info
 @ TPIDRURO (deferred until here), user r0/r1 - lr through the user bank, pc and cpsr by
 @ the exception return. fast = 1 keeps r0 (the syscall result, not stored in pt_regs).
 	.macro	restore_user_regs, fast = 0, offset = 0
-	mrc	p15, 0, r1, c13, c0, 3		@ get current_thread_info pointer
+	mrc	p15, 0, r1, c13, c0, 3		@ current task (TPIDRURO)
 	ldr	r1, [r1, #TI_TP_VALUE]
-	mcr	p15, 0, r1, c13, c0, 3		@ set TLS register
+	mcr	p15, 0, r1, c13, c0, 3		@ user TLS value back in TPIDRURO
 	mov	r2, sp
-	ldr	r1, [r2, #\offset + S_PSR]	@ get calling cpsr
-	ldr	lr, [r2, #\offset + S_PC]!	@ get pc
+	ldr	r1, [r2, #\offset + S_PSR]	@ the cpsr to return with
+	ldr	lr, [r2, #\offset + S_PC]!	@ user pc; r2 -> its slot
 	tst	r1, #PSR_I_BIT | 0x0f
 	bne	1f
-	msr	spsr_cxsf, r1			@ save in spsr_svc
-	strex	r1, r2, [r2]			@ clear the exclusive monitor
+	msr	spsr_cxsf, r1			@ the exception return takes cpsr from here
+	strex	r1, r2, [r2]			@ drop any ldrex reservation left behind
 	.if	\fast
-	ldmdb	r2, {r1 - lr}^			@ get calling r1 - lr
+	ldmdb	r2, {r1 - lr}^			@ user-bank r1-lr (r0 holds the result)
 	.else
-	ldmdb	r2, {r0 - lr}^			@ get calling r0 - lr
+	ldmdb	r2, {r0 - lr}^			@ user-bank r0-lr
 	.endif
-	mov	r0, r0				@ ARMv5T and earlier require a nop after ldm {}^
+	mov	r0, r0				@ spacer after ldm ^ (pre-ARMv6 cores need one)
 	add	sp, sp, #\offset + PT_REGS_SIZE
-	movs	pc, lr				@ return & move spsr_svc into cpsr
-1:	bug	"Returning to usermode but unexpected PSR bits set?"
+	movs	pc, lr				@ to user: pc from lr, cpsr from spsr
+1:	bug	"bad PSR for a return to user mode"
 	.endm
 
 @ NR_syscalls is the kit's table length, which need not be an ARM immediate: through tmp
 	.macro	invoke_syscall, table, nr, tmp, ret, reload=0
 	movw	\tmp, #NR_syscalls
-	cmp	\nr, \tmp			@ check upper syscall limit
-	adr	lr, \ret			@ return address
+	cmp	\nr, \tmp			@ in the table? (cc: yes)
+	adr	lr, \ret			@ the call comes back to \ret
 	.if	\reload
-	add	r1, sp, #S_R0 + S_OFF		@ pointer to regs
-	ldmiacc	r1, {r0 - r6}			@ reload r0-r6
-	stmiacc	sp, {r4, r5}			@ update stack arguments
+	add	r1, sp, #S_R0 + S_OFF		@ the saved r0 in pt_regs
+	ldmiacc	r1, {r0 - r6}			@ the tracer may have changed the args
+	stmiacc	sp, {r4, r5}			@ args 5-6 in their stack slots too
 	.endif
-	ldrcc	pc, [\table, \nr, lsl #2]	@ call sys_* routine
+	ldrcc	pc, [\table, \nr, lsl #2]	@ indexed call; out of range falls through
 	.endm
 
 @ An exception from user mode: r0 points at the mode stack {r0, lr_<exc>, spsr_<exc>}
@@ -144,11 +144,11 @@ tsk	.req	r9		@ current thread_info
 	sub	sp, sp, #PT_REGS_SIZE
 	stmib	sp, {r1 - r12}
 	ldmia	r0, {r3 - r5}
-	add	r0, sp, #S_PC			@ here for interlock avoidance
+	add	r0, sp, #S_PC			@ scheduled between the load and its use
 	mov	r6, #-1
-	str	r3, [sp]			@ save the "real" r0 copied from the exception stack
-	stmia	r0, {r4 - r6}			@ lr_<exception>, spsr_<exception>, orig_r0
-	stmdb	r0, {sp, lr}^			@ user sp, lr
+	str	r3, [sp]			@ r0 as it was before vector_stub borrowed it
+	stmia	r0, {r4 - r6}			@ pc, cpsr and orig_r0 slots
+	stmdb	r0, {sp, lr}^			@ the user-bank sp and lr
 	reload_current r7, r8
 	zero_fp
 	.endm
@@ -157,41 +157,41 @@ tsk	.req	r9		@ current thread_info
 @ EABI wants), holding the interrupted r0-r12, sp_svc, lr_svc, pc and cpsr.
 	.macro	svc_entry
 	sub	sp, sp, #SVC_REGS_SIZE
-	tst	sp, #4				@ SPFIX: test stack pointer alignment
+	tst	sp, #4				@ 8-byte align the frame (EABI)
 	subne	sp, sp, #4
 	stmib	sp, {r1 - r12}
 	ldmia	r0, {r3 - r5}
-	add	r7, sp, #S_SP			@ here for interlock avoidance
+	add	r7, sp, #S_SP			@ scheduled between the load and its use
 	mov	r6, #-1
 	add	r2, sp, #SVC_REGS_SIZE
-	addne	r2, r2, #4			@ SPFIX
-	str	r3, [sp]			@ save the "real" r0 copied from the exception stack
+	addne	r2, r2, #4			@ sp_svc before the alignment pad
+	str	r3, [sp]			@ r0 as it was before vector_stub borrowed it
 	mov	r3, lr
-	stmia	r7, {r2 - r6}			@ sp_svc, lr_svc, lr_<exception>, spsr_<exception>, orig_r0
+	stmia	r7, {r2 - r6}			@ sp, lr, pc, cpsr and orig_r0 slots
 	get_thread_info tsk
 	.endm
 
 @ Back to the interrupted kernel code: everything from the frame, cpsr from rpsr.
 	.macro	svc_exit, rpsr, irq = 0
 	.if	\irq == 0
-	disable_irq_notrace			@ IRQs off again before pulling preserved data off the stack
+	disable_irq_notrace			@ nothing may interrupt while the frame is unstacked
 	.endif
 	msr	spsr_cxsf, \rpsr
-	sub	r0, sp, #4			@ uninhabited address
-	strex	r1, r2, [r0]			@ clear the exclusive monitor
-	ldmia	sp, {r0 - pc}^			@ load r0 - pc, cpsr
+	sub	r0, sp, #4			@ a word nobody uses, for the dummy strex
+	strex	r1, r2, [r0]			@ drop any ldrex reservation left behind
+	ldmia	sp, {r0 - pc}^			@ every register, and cpsr from spsr, at once
 	.endm
 
 @ generic_handle_arch_irq(regs) on this CPU's IRQ stack (CONFIG_IRQSTACKS): from the
 @ kernel it may already be on it (sp within THREAD_SIZE below irq_stack_ptr).
 	.macro	irq_handler, from_user
 	mov	r1, sp
-	mov_l	r2, irq_stack_ptr		@ ldr_this_cpu r2, irq_stack_ptr
+	mov_l	r2, irq_stack_ptr		@ one CPU: no per-cpu offset to add
 	ldr	r2, [r2]
 	.if	\from_user == 0
-	subs	r3, r2, r1			@ SP above bottom of IRQ stack?
-	rsbscs	r3, r3, #THREAD_SIZE		@ ... and below the top?
-	bcc	0f				@ If not, switch to the IRQ stack
+	subs	r3, r2, r1			@ sp at or under the IRQ stack top?
+	rsbscs	r3, r3, #THREAD_SIZE		@ and within THREAD_SIZE of it?
+	bcc	0f				@ no: not on it yet, so switch
 	mov	r0, r1
 	bl	generic_handle_arch_irq
 	b	1f
@@ -208,32 +208,32 @@ tsk	.req	r9		@ current thread_info
 @ The fast syscall return path: nothing pending, r0 stays in the register.
 ret_fast_syscall:
 __ret_fast_syscall:
-	disable_irq_notrace			@ disable interrupts
-	ldr	r1, [tsk, #TI_FLAGS]		@ re-check for syscall tracing
+	disable_irq_notrace			@ the flag test and the return run with irqs off
+	ldr	r1, [tsk, #TI_FLAGS]		@ work may have been flagged meanwhile
 	movs	r1, r1, lsl #16			@ any of bits 0-15; r1 stays shifted
 	bne	fast_work_pending
 	restore_user_regs fast = 1, offset = S_OFF
 
-	@ Ok, we need to do extra processing, enter the slow path.
+	@ Work pending: the result goes into pt_regs and the slow path runs.
 fast_work_pending:
-	str	r0, [sp, #S_R0 + S_OFF]!	@ returned r0
+	str	r0, [sp, #S_R0 + S_OFF]!	@ result into pt_regs; sp skips the args
 	tst	r1, #_TIF_SYSCALL_WORK		@ (r1 is flags << 16, as in Linux)
 	bne	__sys_trace_return_nosave
 slow_work_pending:
-	mov	r0, sp				@ 'regs'
-	mov	r2, why				@ 'syscall'
+	mov	r0, sp				@ arg 1: pt_regs (r1 already holds arg 2)
+	mov	r2, why				@ arg 3: nonzero for a syscall
 	bl	do_work_pending
 	cmp	r0, #0
 	beq	no_work_pending
 	movlt	scno, #(__NR_restart_syscall - __NR_SYSCALL_BASE)
-	str	scno, [tsk, #TI_ABI_SYSCALL]	@ make sure tracers see update
-	ldmia	sp, {r0 - r6}			@ have to reload r0 - r6
-	b	local_restart			@ ... and off we go
+	str	scno, [tsk, #TI_ABI_SYSCALL]	@ ptrace reads the number from here
+	ldmia	sp, {r0 - r6}			@ the original args again for the rerun
+	b	local_restart			@ rerun it without leaving the kernel
 
-@ The slow return path, irqs maybe on: "why" says whether this was a real syscall.
+@ The slow return path, irqs possibly on; "why" is nonzero only on a syscall's way out.
 ret_to_user:
 ret_slow_syscall:
-	disable_irq_notrace			@ disable interrupts
+	disable_irq_notrace			@ the flag test and the return run with irqs off
 ret_to_user_from_irq:
 	ldr	r1, [tsk, #TI_FLAGS]
 	movs	r1, r1, lsl #16
@@ -256,37 +256,37 @@ ret_from_fork:
 	.align	5
 vector_swi:
 	sub	sp, sp, #PT_REGS_SIZE
-	stmia	sp, {r0 - r12}			@ Calling r0 - r12
+	stmia	sp, {r0 - r12}			@ user r0-r12
 	add	r8, sp, #S_PC
-	stmdb	r8, {sp, lr}^			@ Calling sp, lr
-	mrs	r8, spsr			@ saved_psr: called from non-FIQ mode, so ok
-	str	lr, [sp, #S_PC]			@ Save calling PC
-	str	r8, [sp, #S_PSR]		@ Save CPSR
-	str	r0, [sp, #S_OLD_R0]		@ Save OLD_R0
+	stmdb	r8, {sp, lr}^			@ user-bank sp and lr
+	mrs	r8, spsr			@ the user cpsr (svc is never taken from FIQ)
+	str	lr, [sp, #S_PC]			@ user pc, just past the svc
+	str	r8, [sp, #S_PSR]		@ user cpsr
+	str	r0, [sp, #S_OLD_R0]		@ first arg kept for a restart
 	reload_current r10, ip
 	zero_fp
 	enable_irq_notrace
 
-	@ Pure EABI user space always puts the syscall number into scno (r7).
+	@ EABI only: the number arrives in r7 (scno), never in the svc immediate.
 	get_thread_info tsk
-	mov_l	tbl, sys_call_table		@ load syscall table pointer
+	mov_l	tbl, sys_call_table		@ the table to index
 	str	scno, [tsk, #TI_ABI_SYSCALL]
 
 local_restart:
-	ldr	r10, [tsk, #TI_FLAGS]		@ check for syscall tracing
-	stmdb	sp!, {r4, r5}			@ push fifth and sixth args
+	ldr	r10, [tsk, #TI_FLAGS]		@ flags, for the work test below
+	stmdb	sp!, {r4, r5}			@ args 5 and 6 go on the stack (AAPCS)
 
-	tst	r10, #_TIF_SYSCALL_WORK		@ are we tracing syscalls?
+	tst	r10, #_TIF_SYSCALL_WORK		@ entry work (ptrace) wanted?
 	bne	__sys_trace
 
 	invoke_syscall tbl, scno, r10, __ret_fast_syscall
 
 	add	r1, sp, #S_OFF
 2:	cmp	scno, #(__ARM_NR_BASE - __NR_SYSCALL_BASE)
-	eor	r0, scno, #__NR_SYSCALL_BASE	@ put OS number back
+	eor	r0, scno, #__NR_SYSCALL_BASE	@ r0 = the number, for arm_syscall
 	bcs	arm_syscall
-	mov	why, #0				@ no longer a real syscall
-	b	sys_ni_syscall			@ not private func
+	mov	why, #0				@ beyond the table: no restart handling
+	b	sys_ni_syscall			@ answers -ENOSYS
 
 	@ The really slow path: the tracer may change the number and the arguments at the
 	@ entry stop, so both come back from syscall_trace_enter() and pt_regs.
@@ -295,9 +295,9 @@ __sys_trace:
 	bl	syscall_trace_enter
 	mov	scno, r0
 	invoke_syscall tbl, scno, r10, __sys_trace_return, reload=1
-	cmp	scno, #-1			@ skip the syscall?
+	cmp	scno, #-1			@ did the tracer cancel it?
 	bne	2b
-	add	sp, sp, #S_OFF			@ restore stack
+	add	sp, sp, #S_OFF			@ drop the stacked args
 
 __sys_trace_return_nosave:
 	enable_irq_notrace
@@ -306,7 +306,7 @@ __sys_trace_return_nosave:
 	b	ret_slow_syscall
 
 __sys_trace_return:
-	str	r0, [sp, #S_R0 + S_OFF]!	@ save returned r0
+	str	r0, [sp, #S_R0 + S_OFF]!	@ result into pt_regs; sp skips the args
 	mov	r0, sp
 	bl	syscall_trace_exit
 	b	ret_slow_syscall
@@ -315,12 +315,12 @@ __sys_trace_return:
 @ anything because of the r0 it restores.
 sys_sigreturn_wrapper:
 	add	r0, sp, #S_OFF
-	mov	why, #0				@ prevent syscall restart handling
+	mov	why, #0				@ the r0 it restores is no -ERESTART* code
 	b	sys_sigreturn
 
 sys_rt_sigreturn_wrapper:
 	add	r0, sp, #S_OFF
-	mov	why, #0				@ prevent syscall restart handling
+	mov	why, #0				@ the r0 it restores is no -ERESTART* code
 	b	sys_rt_sigreturn
 
 @ ============================================================================ entry-armv.S
@@ -330,17 +330,16 @@ sys_rt_sigreturn_wrapper:
 __und_usr:
 	usr_entry
 	cpsie	i				@ enable_irq: reading the insn may fault
-	tst	r5, #PSR_T_BIT			@ Thumb mode?
-	mov	r1, #2				@ set insn size to 2 for Thumb
+	tst	r5, #PSR_T_BIT			@ T bit of the user cpsr
+	mov	r1, #2				@ lr_und is 2 past a Thumb insn
 	bne	0f
-	mov	r1, #4				@ set insn size to 4 for ARM
+	mov	r1, #4				@ and 4 past an ARM one
 0:	mov	r0, sp
 	bl	__und_fault
 	b	ret_from_exception
 
 __und_fault:
-	@ Correct the PC such that it is pointing at the instruction which caused the
-	@ fault: lr_und is 4 (ARM) or 2 (Thumb) past it.
+	@ Rewind the saved pc by the size in r1, back onto the undefined instruction.
 	ldr	r2, [r0, #S_PC]
 	sub	r2, r2, r1
 	str	r2, [r0, #S_PC]
@@ -366,7 +365,7 @@ __irq_usr:
 __irq_svc:
 	svc_entry
 	irq_handler from_user = 0
-	svc_exit r5, irq = 1			@ return from exception
+	svc_exit r5, irq = 1			@ r5: the interrupted cpsr
 
 @ call_with_stack(fn, arg, sp) (arch/arm/lib/call_with_stack.S): fn(arg) on another stack.
 call_with_stack:
@@ -416,17 +415,17 @@ switch_to:
 	mov	r1, r0				@ task_thread_info(prev)
 __switch_to:
 	add	ip, r1, #TI_CPU_SAVE
-	stmia	ip!, {r4 - sl, fp, sp, lr}	@ Store most regs on stack
+	stmia	ip!, {r4 - sl, fp, sp, lr}	@ prev: callee-saved regs, sp, return address
 	ldr	r4, [r2, #TI_TP_VALUE]
 	ldr	r5, [r2, #TI_TP_VALUE + 4]
 	@ switch_tls_v6k: the user r/w TLS register now, TPIDRURO on the way to user mode
-	mrc	p15, 0, r7, c13, c0, 2		@ get the user r/w register
-	mcr	p15, 0, r5, c13, c0, 2		@ set the user r/w register
-	str	r7, [r1, #TI_TP_VALUE + 4]	@ save it
-	mov	r7, r2				@ Preserve 'next'
+	mrc	p15, 0, r7, c13, c0, 2		@ prev's TPIDRURW
+	mcr	p15, 0, r5, c13, c0, 2		@ next's TPIDRURW
+	str	r7, [r1, #TI_TP_VALUE + 4]	@ into prev's tp_value[1]
+	mov	r7, r2				@ next, for set_current
 	add	r4, r2, #TI_CPU_SAVE
 	set_current r7
-	ldmia	r4, {r4 - sl, fp, sp, pc}	@ Load all regs saved previously
+	ldmia	r4, {r4 - sl, fp, sp, pc}	@ next resumes where it last switched out
 
 @ ============================================================================ data
 	.data
@@ -447,16 +446,16 @@ __vdso_start:
 	.inst	0xe7fddef1
 	.endr
 sigreturn_codes:
-	mov	r7, #(__NR_sigreturn - __NR_SYSCALL_BASE)		@ ARM sigreturn
+	mov	r7, #(__NR_sigreturn - __NR_SYSCALL_BASE)		@ word 0: non-rt, ARM state
 	svc	#(__NR_sigreturn | __NR_OABI_SYSCALL_BASE)
 	.thumb
-	movs	r7, #(__NR_sigreturn - __NR_SYSCALL_BASE)		@ Thumb sigreturn
+	movs	r7, #(__NR_sigreturn - __NR_SYSCALL_BASE)		@ word 2: non-rt, Thumb
 	svc	#0
 	.arm
-	mov	r7, #(__NR_rt_sigreturn - __NR_SYSCALL_BASE)		@ ARM rt_sigreturn
+	mov	r7, #(__NR_rt_sigreturn - __NR_SYSCALL_BASE)		@ word 3: rt, ARM state
 	svc	#(__NR_rt_sigreturn | __NR_OABI_SYSCALL_BASE)
 	.thumb
-	movs	r7, #(__NR_rt_sigreturn - __NR_SYSCALL_BASE)		@ Thumb rt_sigreturn
+	movs	r7, #(__NR_rt_sigreturn - __NR_SYSCALL_BASE)		@ word 5: rt, Thumb
 	svc	#0
 	.arm
 	.space	4				@ setup_return copies two words from any slot
@@ -469,7 +468,7 @@ __vdso_end:
 __vectors_start:
 	b	vector_rst
 	b	vector_und
-	ldr	pc, .L__vector_swi		@ the first word of the stubs page
+	ldr	pc, .L__vector_swi		@ vector_swi's address: word 0 of the stubs page
 	b	vector_pabt
 	b	vector_dabt
 	b	vector_addrexcptn
@@ -486,16 +485,16 @@ vector_\name:
 	.if \correction
 	sub	lr, lr, #\correction
 	.endif
-	stmia	sp, {r0, lr}			@ save r0, lr
+	stmia	sp, {r0, lr}			@ r0 and the return pc on the mode stack
 	mrs	lr, spsr
-	str	lr, [sp, #8]			@ save spsr
-	mrs	r0, cpsr			@ prepare for SVC32 mode; IRQs remain disabled
+	str	lr, [sp, #8]			@ parent cpsr
+	mrs	r0, cpsr			@ spsr = cpsr with the mode turned to SVC, IRQs still masked
 	eor	r0, r0, #(\mode ^ SVC_MODE | PSR_ISETSTATE)
 	msr	spsr_cxsf, r0
-	and	lr, lr, #0x0f			@ the branch table must immediately follow this code
+	and	lr, lr, #0x0f			@ parent mode indexes the table just after the stub
 	mov	r0, sp
 	ldr	lr, [pc, lr, lsl #2]
-	movs	pc, lr				@ branch to handler in SVC mode
+	movs	pc, lr				@ jump, entering SVC mode
 	.endm
 
 	.balign	0x1000
@@ -508,39 +507,39 @@ vector_rst:
 	b	vector_und
 
 	vector_stub	irq, IRQ_MODE, 4
-	.long	__irq_usr			@  0  (USR_26 / USR_32)
-	.long	__irq_invalid			@  1  (FIQ_26 / FIQ_32)
-	.long	__irq_invalid			@  2  (IRQ_26 / IRQ_32)
-	.long	__irq_svc			@  3  (SVC_26 / SVC_32)
+	.long	__irq_usr			@ from USR
+	.long	__irq_invalid			@ from FIQ
+	.long	__irq_invalid			@ from IRQ
+	.long	__irq_svc			@ from SVC
 	.rept	12
-	.long	__irq_invalid			@  4 - f
+	.long	__irq_invalid			@ from any other mode
 	.endr
 
 	vector_stub	dabt, ABT_MODE, 8
-	.long	__dabt_usr			@  0  (USR_26 / USR_32)
-	.long	__dabt_invalid			@  1  (FIQ_26 / FIQ_32)
-	.long	__dabt_invalid			@  2  (IRQ_26 / IRQ_32)
-	.long	__dabt_svc			@  3  (SVC_26 / SVC_32)
+	.long	__dabt_usr			@ from USR
+	.long	__dabt_invalid			@ from FIQ
+	.long	__dabt_invalid			@ from IRQ
+	.long	__dabt_svc			@ from SVC
 	.rept	12
-	.long	__dabt_invalid			@  4 - f
+	.long	__dabt_invalid			@ from any other mode
 	.endr
 
 	vector_stub	pabt, ABT_MODE, 4
-	.long	__pabt_usr			@  0  (USR_26 / USR_32)
-	.long	__pabt_invalid			@  1  (FIQ_26 / FIQ_32)
-	.long	__pabt_invalid			@  2  (IRQ_26 / IRQ_32)
-	.long	__pabt_svc			@  3  (SVC_26 / SVC_32)
+	.long	__pabt_usr			@ from USR
+	.long	__pabt_invalid			@ from FIQ
+	.long	__pabt_invalid			@ from IRQ
+	.long	__pabt_svc			@ from SVC
 	.rept	12
-	.long	__pabt_invalid			@  4 - f
+	.long	__pabt_invalid			@ from any other mode
 	.endr
 
 	vector_stub	und, UND_MODE
-	.long	__und_usr			@  0  (USR_26 / USR_32)
-	.long	__und_invalid			@  1  (FIQ_26 / FIQ_32)
-	.long	__und_invalid			@  2  (IRQ_26 / IRQ_32)
-	.long	__und_svc			@  3  (SVC_26 / SVC_32)
+	.long	__und_usr			@ from USR
+	.long	__und_invalid			@ from FIQ
+	.long	__und_invalid			@ from IRQ
+	.long	__und_svc			@ from SVC
 	.rept	12
-	.long	__und_invalid			@  4 - f
+	.long	__und_invalid			@ from any other mode
 	.endr
 
 	.align	5
@@ -548,12 +547,12 @@ vector_addrexcptn:
 	b	vector_addrexcptn
 
 	vector_stub	fiq, FIQ_MODE, 4
-	.long	__fiq_usr			@  0  (USR_26 / USR_32)
+	.long	__fiq_usr			@ from USR
 	.rept	6
-	.long	__fiq_svc			@  1 - 6
+	.long	__fiq_svc			@ modes 1-6
 	.endr
-	.long	__fiq_abt			@  7
+	.long	__fiq_abt			@ mode 7 (ABT)
 	.rept	8
-	.long	__fiq_svc			@  8 - f
+	.long	__fiq_svc			@ modes 8-f
 	.endr
 __stubs_end:

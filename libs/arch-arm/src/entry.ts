@@ -41,7 +41,7 @@ function arm_syscall(k: KernelApi, no: bigint, regsAddr: bigint): bigint {
       case ARM_NR.cacheflush:
         return 0n; // no caches to keep coherent here
       case ARM_NR.set_tls:
-        // set_tls(): tp_value[0]; TPIDRURO follows at the return to user mode (defer_tls_reg_update)
+        // set_tls(): tp_value[0]; TPIDRURO is written on the way out to user mode (defer_tls_reg_update)
         k.writeWord(tp, regs.get('r0'));
         return 0n;
       case ARM_NR.get_tls:

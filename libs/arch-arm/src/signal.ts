@@ -124,8 +124,8 @@ export function* doSignal(k: KernelApi, regs: PtRegs, syscall: boolean): Gen<num
     // thumb_mode(regs) ? 2 : 4: the svc the pc is past
     restartAddr = continueAddr - (regs.get('cpsr') & PSR_T_BIT ? 2n : BigInt(k.desc.syscall.insnBytes));
     retval = regs.gets('r0');
-    // Prepare for system call restart. We do this here so that a debugger will see the
-    // already changed PSW.
+    // Rewind before any handler is chosen, so a tracer stopped at the signal already
+    // sees the registers of the restarted call.
     if (retval === -ERESTART_RESTARTBLOCK || retval === -ERESTARTNOHAND || retval === -ERESTARTSYS || retval === -ERESTARTNOINTR) {
       restart = retval === -ERESTART_RESTARTBLOCK ? -1 : 1;
       regs.set('r0', regs.get('orig_r0'));

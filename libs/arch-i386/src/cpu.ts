@@ -205,7 +205,7 @@ export interface Offsets {
   hflags: number; // u32; bits 0-1 = CPL
   segs: number; // SegmentCache segs[6] (ES, CS, SS, DS, FS, GS), 24 bytes each
   oldException: number; // i32; -1 when no exception is in flight
-  errorCode: number; // u32; the error code of the exception being raised
+  errorCode: number; // u32; error code pushed for the exception now being raised
 }
 
 const SEG_SIZE = 24; // {u32 selector; u64 base; u32 limit; u32 flags}

@@ -44,7 +44,7 @@
 	.equ X86_TRAP_GP, 13
 	.equ X86_TRAP_PF, 14
 
-# The high bits of the CS word of pt_regs mark how the frame was built.
+# Flag kept above the 16-bit selector in pt_regs' CS slot: a frame FIXUP_FRAME completed.
 	.equ CS_FROM_KERNEL, 1 << 29
 
 # asm-offsets under the kernel's names
@@ -69,15 +69,15 @@
 	testl	$USER_SEGMENT_RPL_MASK, 4*4(%esp)
 	jnz	.Lfrom_usermode_no_fixup_\@
 	orl	$CS_FROM_KERNEL, 4*4(%esp)
-	pushl	%ss				# ss
-	pushl	%esp				# sp (points at ss)
-	addl	$7*4, (%esp)			# sp: back at the interrupted context
-	pushl	7*4(%esp)			# flags
-	pushl	7*4(%esp)			# cs
-	pushl	7*4(%esp)			# ip
-	pushl	7*4(%esp)			# orig_eax
-	pushl	7*4(%esp)			# gs / function
-	pushl	7*4(%esp)			# fs
+	pushl	%ss				# new frame, top word: ss
+	pushl	%esp				# esp before this push: the ss word's address
+	addl	$7*4, (%esp)			# + 7 words: the interrupted code's esp
+	pushl	7*4(%esp)			# flags, copied below the new sp/ss
+	pushl	7*4(%esp)			# cs, copied
+	pushl	7*4(%esp)			# ip, copied
+	pushl	7*4(%esp)			# orig_eax, copied
+	pushl	7*4(%esp)			# gs slot (0 or the C handler), copied
+	pushl	7*4(%esp)			# fs, copied
 .Lfrom_usermode_no_fixup_\@:
 .endm
 
@@ -88,15 +88,15 @@
 	jz	.Lfinished_frame_\@
 	pushl	%eax
 	pushl	%ecx
-	movl	5*4(%esp), %eax			# regs->sp
-	movl	4*4(%esp), %ecx			# flags
+	movl	5*4(%esp), %eax			# where the kernel code resumes its stack
+	movl	4*4(%esp), %ecx			# eflags, 1 word under it
 	movl	%ecx, -1*4(%eax)
-	movl	3*4(%esp), %ecx			# cs
+	movl	3*4(%esp), %ecx			# cs, marker bits dropped, 2 under
 	andl	$0x0000ffff, %ecx
 	movl	%ecx, -2*4(%eax)
-	movl	2*4(%esp), %ecx			# ip
+	movl	2*4(%esp), %ecx			# eip, 3 under
 	movl	%ecx, -3*4(%eax)
-	movl	1*4(%esp), %ecx			# eax
+	movl	1*4(%esp), %ecx			# the saved eax, 4 under, popped before iret
 	movl	%ecx, -4*4(%eax)
 	popl	%ecx
 	lea	-4*4(%eax), %esp
@@ -149,7 +149,7 @@
 	popl	%ds
 	popl	%es
 	popl	%fs
-	addl	$(4 + \pop), %esp		# the unused gs slot
+	addl	$(4 + \pop), %esp		# past the gs slot nobody restores
 	IRET_FRAME
 .endm
 
@@ -178,7 +178,7 @@ restore_all_switch_stack:
 \asmsym:
 	cld
 .if \has_error_code == 0
-	pushl	$0				# no error code
+	pushl	$0				# dummy error code for orig_eax
 .endif
 	pushl	$\cfunc				# the C function, in the gs slot
 	jmp	handle_exception
@@ -213,7 +213,7 @@ asm_common_interrupt:
 	SAVE_ALL
 	movl	%esp, %eax			# pt_regs
 	movl	PT_ORIG_EAX(%esp), %edx		# the vector
-	movl	$-1, PT_ORIG_EAX(%esp)		# no syscall to restart
+	movl	$-1, PT_ORIG_EAX(%esp)		# not a syscall frame
 	call	common_interrupt		# returns with irqs disabled
 	jmp	handle_exception_return
 
@@ -222,9 +222,9 @@ asm_common_interrupt:
 # handler gets (regs, error_code).
 handle_exception:
 	SAVE_ALL skip_gs=1
-	movl	PT_GS(%esp), %edi		# the C function
-	movl	PT_ORIG_EAX(%esp), %edx		# the error code
-	movl	$-1, PT_ORIG_EAX(%esp)		# no syscall to restart
+	movl	PT_GS(%esp), %edi		# handler that the stub left in the gs slot
+	movl	PT_ORIG_EAX(%esp), %edx		# 2nd argument: error code
+	movl	$-1, PT_ORIG_EAX(%esp)		# not a syscall frame
 	movl	%esp, %eax			# pt_regs
 	call	*%edi				# returns with irqs disabled
 

@@ -70,7 +70,7 @@ export const hooks: ProcessHooks = {
   /**
    * __switch_to(prev_p, next_p), the C half (process_32.c), which the core runs from
    * schedule() right before __switch_to_asm (Linux tail-calls it from there: the same
-   * steps, on the other side of the stack switch): %gs saved in prev and loaded for next
+   * steps, after the stack switch): %gs saved in prev and loaded for next
    * (the kernel does not use it) after next's TLS descriptors went into the GDT, and TSS.esp0 set to next's top of stack
    * (update_task_stack()), where the CPU's next entry from user mode puts next's pt_regs.
    */

@@ -52,7 +52,7 @@ export const hooks: SignalHooks = {
   setup_rt_frame(k: KernelApi, ksig, regs) {
     const size = RT_SIGFRAME.size;
     // get_sigframe(): no red zone on i386, no sigaltstack, no math frame; aligned so that
-    // at handler entry ((sp + 4) & 15) == 0, as after a call
+    // the handler starts with sp + 4 16-byte aligned, as after a call
     const frame = ((regs.get('sp') - size + 4n) & ~15n) - 4n;
     if (!k.accessOk(frame, size)) return false;
     const t = k.current();
