@@ -323,7 +323,7 @@ trap_setup_from_user:
 	 mov	%l5, %sp
 
 trap_setup_user_spill:
-	! Spill the oldest user window (the mask of live user windows is in %g1).
+	! Spill the oldest user window (%g1 says which windows still belong to the user).
 	and	%g1, 0xff, %g1
 	srl	%l3, 0x1, %g2
 	sll	%l3, NWINDOWS - 1, %l3
@@ -469,7 +469,7 @@ ret_trap_unaligned_pc:
 	 ld	[%g6 + TI_FLAGS], %g2
 
 ret_trap_kernel:
-	! Will the rett land in the invalid window? Then pull the window first.
+	! If rett's destination (CWP + 1) is marked in %wim, refill that window before leaving.
 	mov	2, %g1
 	sll	%g1, %l0, %g1
 	srl	%g1, NWINDOWS, %g2
@@ -528,8 +528,8 @@ spill_window_entry:
 	bne	spwin_exist_uwins
 	 andn	%l4, %g5, %l4			! new uwinmask
 
-	! From the kernel, only kernel windows in the register file.
-	save	%g0, %g0, %g0			! into the window to stash
+	! Trapped in kernel mode with no user windows live: spill straight to %sp.
+	save	%g0, %g0, %g0			! step into the window being spilled
 	wr	%g5, 0x0, %wim
 spwin_no_userwins_from_kernel:
 	STORE_WINDOW sp
@@ -647,7 +647,7 @@ fwin_user_finish_up:
 	 rett	%l2
 
 fwin_user_stack_is_bolixed:
-	! In W: a pt_regs frame on the kernel stack, then C deals with it.
+	! In W: build pt_regs on the kernel stack; the bad user stack is C's problem.
 	LOAD_CURRENT l4, l5
 	ld	[%l4 + TASK_STACK], %l5
 	sethi	%hi(STACK_OFFSET), %l7
@@ -669,7 +669,7 @@ fwin_user_stack_is_bolixed:
 	wr	%l3, 0x0, %wim			! the trap-time wim
 	mov	0x1, %g5
 	sll	%g5, %g3, %g5
-	st	%g5, [%g6 + TI_UWINMASK]	! one live user window still
+	st	%g5, [%g6 + TI_UWINMASK]	! uwinmask: just the window we return into
 	ld	[%g6 + TASK_STACK], %g5
 	st	%g0, [%g5 + KSTK_W_SAVED]
 	wr	%l0, PSR_ET, %psr
@@ -725,8 +725,8 @@ ret_sys_call:
 	andn	%g3, %g2, %g3
 	st	%g3, [%sp + STACKFRAME_SZ + PT_PSR]
 	bne	linux_syscall_trace2
-	 ld	[%sp + STACKFRAME_SZ + PT_NPC], %l1	! pc = npc
-	add	%l1, 0x4, %l2				! npc = npc + 4
+	 ld	[%sp + STACKFRAME_SZ + PT_NPC], %l1	! resume after the ta
+	add	%l1, 0x4, %l2				! and the word beyond it
 	st	%l1, [%sp + STACKFRAME_SZ + PT_PC]
 	b	ret_trap_entry
 	 st	%l2, [%sp + STACKFRAME_SZ + PT_NPC]

@@ -105,7 +105,7 @@ export function* doSignal(k: KernelApi, regs: PtRegs, origI0: bigint): Gen {
     // switch (i0): the NOHAND/SYS/NOINTR case falls through into the RESTARTBLOCK one
     const replay = i0 === ERESTARTNOHAND || i0 === ERESTARTSYS || i0 === ERESTARTNOINTR;
     if (replay) {
-      // replay the system call when we are done
+      // back onto the trap with the caller's %o0 so it runs again on return
       regs.set('i0', origI0);
       regs.pc = regs.pc - 4n;
       regs.set('npc', regs.get('npc') - 4n);

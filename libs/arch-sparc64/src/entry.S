@@ -400,7 +400,7 @@ etrap_save:
 	rdpr	%wstate, %g2
 	wrpr	%g0, 0, %canrestore
 	sll	%g2, 3, %g2
-	! Set TI_SYS_FPDEPTH to 1 and clear TI_SYS_NOERROR.
+	! One halfword store: fpdepth byte = 1, noerror byte = 0.
 	mov	1, %l5
 	sth	%l5, [%l6 + TI_SYS_NOERROR]
 	wrpr	%g3, 0, %otherwin
@@ -410,7 +410,7 @@ etrap_save:
 	mov	%g5, %l5
 	add	%g7, 4, %l2
 
-	! Go to trap time globals so we can save them.
+	! Switch back to the globals that were live at the trap, to store them in pt_regs.
 	wrpr	%g0, ETRAP_PSTATE1, %pstate
 
 	stx	%g1, [%sp + PTREGS_OFF + PT_G1]
@@ -443,7 +443,7 @@ etrap_save:
 	mov	ASI_P, %l7
 	ldub	[%l6 + TI_FPDEPTH], %l5
 	add	%l5, 2, %l5
-	! Set TI_SYS_FPDEPTH to %l5 and clear TI_SYS_NOERROR.
+	! The same halfword store, with the bumped depth from %l5.
 	ba,pt	%xcc, 2b
 	 sth	%l5, [%l6 + TI_SYS_NOERROR]
 
@@ -482,7 +482,7 @@ __handle_signal:
 	 wrpr	%g0, RTRAP_PSTATE, %pstate
 	wrpr	%g0, RTRAP_PSTATE_IRQOFF, %pstate
 
-	! Signal delivery can modify pt_regs tstate, so we must reload it.
+	! A handler frame or sigreturn may have rewritten the saved tstate: read it again.
 	ldx	[%sp + PTREGS_OFF + PT_TSTATE], %l1
 	sethi	%hi(0xf << 20), %l4
 	and	%l1, %l4, %l4
@@ -502,8 +502,8 @@ rtrap_no_irq_enable:
 	bne,pn	%icc, to_kernel
 	 nop
 
-	! IRQs off (PSTATE.IE, not %pil) while the work bits are tested, and from then on all
-	! the way back to user mode.
+	! IRQs off (PSTATE.IE, not %pil) while the work bits are tested, and kept off until
+	! the return to user mode.
 to_user:
 	wrpr	%g0, RTRAP_PSTATE_IRQOFF, %pstate
 	wrpr	%g0, 0, %pil
@@ -525,7 +525,7 @@ __handle_preemption_continue:
 	sethi	%hi(TSTATE_PEF), %o0
 	andcc	%l1, %o0, %g0
 
-	! This fpdepth clear is necessary for non-syscall rtraps only
+	! Back to user: drop the FPU depth (matters after non-syscall traps only).
 user_nowork:
 	bne,pn	%xcc, __handle_userfpu
 	 stb	%g0, [%g6 + TI_FPDEPTH]
@@ -541,7 +541,7 @@ rt_continue:
 	ldx	[%sp + PTREGS_OFF + PT_G6], %g6
 	ldx	[%sp + PTREGS_OFF + PT_G7], %g7
 
-	! Normal globals are restored, go to trap globals.
+	! The user's globals are loaded; continue on the alternate set so they stay intact.
 	wrpr	%g0, RTRAP_PSTATE_AG_IRQOFF, %pstate
 	mov	%l2, %g6
 
@@ -637,7 +637,7 @@ user_rtt_fill_fixup:
 	rdpr	%wstate, %g2
 	sll	%g2, 3, %g2
 	wrpr	%g2, 0x0, %wstate
-	! We know %canrestore and %otherwin are both zero.
+	! %canrestore and %otherwin are 0 at this point: nothing else to reset.
 	mov	FAULT_CODE_WINFIXUP, %g4
 	stb	%g4, [%g6 + TI_FAULT_CODE]
 	mov	%g6, %l1
@@ -699,7 +699,7 @@ linux_syscall_trace:
 	brnz,pn	%o0, 3f
 	 mov	-ENOSYS, %o0
 
-	! Syscall tracing can modify the registers.
+	! The tracer may have changed the number or the arguments: take them from pt_regs.
 	ldx	[%sp + PTREGS_OFF + PT_G1], %g1
 	sethi	%hi(sys_call_table), %l7
 	ldx	[%sp + PTREGS_OFF + PT_I0], %i0
@@ -724,7 +724,7 @@ linux_syscall_trace:
 	 mov	%i4, %o4
 
 linux_sparc_syscall:
-	! Direct access to user regs, much faster.
+	! The arguments are still in the trap window's %i registers: no pt_regs loads.
 	cmp	%g1, NR_syscalls
 	bgeu,pn	%xcc, linux_sparc_ni_syscall
 	 mov	%i0, %o0
@@ -752,26 +752,25 @@ ret_sys_call:
 	cmp	%o0, -ERESTART_RESTARTBLOCK
 	bgeu,pn	%xcc, 1f
 	 andcc	%l0, SYSCALL_WORK, %g0
-	ldx	[%sp + PTREGS_OFF + PT_TNPC], %l1	! pc = npc
+	ldx	[%sp + PTREGS_OFF + PT_TNPC], %l1	! resume after the ta
 
 2:
-	! System call success, clear Carry condition code.
+	! Success: carry clear in both icc and xcc.
 	andn	%g3, %g2, %g3
 3:
 	stx	%g3, [%sp + PTREGS_OFF + PT_TSTATE]
 	bne,pn	%icc, linux_syscall_trace2
-	 add	%l1, 0x4, %l2			! npc = npc+4
+	 add	%l1, 0x4, %l2			! and the word beyond it
 	stx	%l1, [%sp + PTREGS_OFF + PT_TPC]
 	ba,pt	%xcc, rtrap
 	 stx	%l2, [%sp + PTREGS_OFF + PT_TNPC]
 
 1:
-	! Check if force_successful_syscall_return() was invoked.
+	! An errno-looking value can still be a success if the syscall set TI_SYS_NOERROR.
 	ldub	[%g6 + TI_SYS_NOERROR], %l2
 	brnz,pn	%l2, 2b
-	 ldx	[%sp + PTREGS_OFF + PT_TNPC], %l1	! pc = npc
-	! System call failure, set Carry condition code.
-	! Also, get abs(errno) to return to the process.
+	 ldx	[%sp + PTREGS_OFF + PT_TNPC], %l1	! resume after the ta
+	! Failure: carry set, and the user sees the positive errno.
 	sub	%g0, %o0, %o0
 	stx	%o0, [%sp + PTREGS_OFF + PT_I0]
 	ba,pt	%xcc, 3b

@@ -139,7 +139,7 @@ export function* doSignal(k: KernelApi, regs: PtRegs, origI0: bigint): Gen {
     // switch (i0): the NOHAND/SYS/NOINTR case falls through into the RESTARTBLOCK one
     const replay = i0 === ERESTARTNOHAND || i0 === ERESTARTSYS || i0 === ERESTARTNOINTR;
     if (replay) {
-      // replay the system call when we are done
+      // back onto the trap with the caller's %o0 so it runs again on return
       regs.set('i0', origI0);
       regs.pc = regs.pc - 4n;
       regs.set('tnpc', regs.get('tnpc') - 4n);
@@ -157,8 +157,8 @@ export function* doSignal(k: KernelApi, regs: PtRegs, origI0: bigint): Gen {
 }
 
 /**
- * sys_rt_sigreturn's C half (do_rt_sigreturn): any pending restarted system call returns
- * -EINTR from now on (restart_block.fn = do_no_restart_syscall), the user windows out, then
+ * sys_rt_sigreturn's C half (do_rt_sigreturn): a restart_syscall still to come now fails
+ * with -EINTR (restart_block.fn = do_no_restart_syscall), the user windows out, then
  * every register back from the frame at the user %sp.
  */
 export function* do_rt_sigreturn_body(k: KernelApi): Gen<bigint> {
@@ -244,13 +244,13 @@ export const hooks: SparcSignalHooks = {
     regs.set('y', k.m.readUint(fr + ptOffset(k, 'y'), 4));
     const tstate = k.m.readUint(fr + ptOffset(k, 'tstate'), 8);
     UREGS.forEach((r) => regs.set(r, k.m.readUint(fr + ptOffset(k, r), 8)));
-    // User can only change condition codes and %asi in %tstate.
+    // the frame may set icc/xcc and %asi only; every privileged tstate bit stays the kernel's
     const user = TSTATE.ASI | TSTATE.ICC | TSTATE.XCC;
     regs.set('tstate', (regs.get('tstate') & ~user) | (tstate & user));
     const blocked = readSigset(k, sf + RT_FRAME.mask);
     regs.pc = tpc;
     regs.set('tnpc', tnpc);
-    // Prevent syscall restart.
+    // the restored context is not a syscall in progress: no restart on the way out
     regs.set('tstate', regs.get('tstate') & ~TSTATE.SYSCALL);
     return { blocked };
   },
