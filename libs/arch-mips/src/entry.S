@@ -1,6 +1,6 @@
 # MIPS32 (o32) entry glue: the general exception vector, handle_sys with the o32
 # syscall dispatch and its asm table entries, the exception handlers that call C
-# (BUILD_HANDLER, tlb_do_page_fault), handle_int, the return to user mode with its
+# (BUILD_HANDLER, tlb_do_page_fault), handle_int, the way back out to user mode and its
 # work loop, ret_from_fork / ret_from_kernel_thread, resume (switch_to),
 # copy_to_user and the vDSO's __vdso_rt_sigreturn. GNU as syntax (mips32r2, o32);
 # every delay slot is filled by hand (.set noreorder), $at only where written.
@@ -278,11 +278,11 @@ handle_sys:
     SAVE_SOME
     STI
 
-    lw $t1, PT_EPC($sp)                 # skip syscall on return
+    lw $t1, PT_EPC($sp)                 # eret lands past the syscall insn
     addiu $t1, 4
     sw $t1, PT_EPC($sp)
 
-    sw $a3, PT_R26($sp)                 # save a3 for syscall restarting
+    sw $a3, PT_R26($sp)                 # a restart must give back the caller's a3
 
     # Arguments 5-8 from the user stack into pt_regs.args[4..7], which the C
     # callee finds at 16..28(sp). A bad user sp is EFAULT; a load that faults
@@ -301,7 +301,7 @@ loads_done:
     sw $t7, PT_ARG6($sp)
     sw $t8, PT_ARG7($sp)
 
-    # the syscall number is in v0, unless syscall(__NR_###) put it in a0
+    # indirect syscall(): v0 holds __NR_syscall and the real number came in a0
     subu $t2, $v0, __NR_O32_Linux
     bnez $t2, 1f
      nop
@@ -309,33 +309,33 @@ loads_done:
      sw $a0, TI_SYSCALL($28)
 1:  sw $v0, TI_SYSCALL($28)
 2:
-    lw $t0, TI_FLAGS($28)               # syscall tracing enabled?
+    lw $t0, TI_FLAGS($28)               # traced, audited, seccomp?
     li $t1, _TIF_WORK_SYSCALL_ENTRY
     and $t0, $t1
     bnez $t0, syscall_trace_entry
      nop
 syscall_common:
-    subu $v0, $v0, __NR_O32_Linux       # check syscall number
+    subu $v0, $v0, __NR_O32_Linux       # table index; unsigned compare
     sltiu $t0, $v0, __NR_O32_Linux_syscalls
     beqz $t0, illegal_syscall
      sll $t0, $v0, 2
     la $t1, o32_sys_call_table
     addu $t1, $t0
-    lw $t2, 0($t1)                      # syscall routine
+    lw $t2, 0($t1)                      # sys_* entry point
     beqz $t2, illegal_syscall
      nop
-    jalr $t2                            # Do The Real Thing (TM)
+    jalr $t2                            # call the handler
      nop
 
-    li $t0, -EMAXERRNO - 1              # error?
+    li $t0, -EMAXERRNO - 1              # -4095..-1 are errnos
     sltu $t0, $t0, $v0
-    sw $t0, PT_R7($sp)                  # set error flag
+    sw $t0, PT_R7($sp)                  # a3: 1 if v0 is an errno, else 0
     beqz $t0, 1f
      nop
-    lw $t1, PT_R2($sp)                  # syscall number
-    negu $v0                            # error
-    sw $t1, PT_R0($sp)                  # save it for syscall restarting
-1:  sw $v0, PT_R2($sp)                  # result
+    lw $t1, PT_R2($sp)                  # the number as entered
+    negu $v0                            # o32 returns errno positive
+    sw $t1, PT_R0($sp)                  # nonzero r0: signal code may restart
+1:  sw $v0, PT_R2($sp)                  # v0 for the caller
 
 o32_syscall_exit:
     j syscall_exit_partial
@@ -350,8 +350,8 @@ syscall_trace_entry:
     bltz $v0, 1f                        # skip the syscall
      nop
     RESTORE_STATIC
-    lw $v0, PT_R2($sp)                  # restore syscall (maybe modified)
-    lw $a0, PT_R4($sp)                  # restore argument registers
+    lw $v0, PT_R2($sp)                  # the tracer may have changed it
+    lw $a0, PT_R4($sp)                  # and the arguments too
     lw $a1, PT_R5($sp)
     lw $a2, PT_R6($sp)
     lw $a3, PT_R7($sp)
@@ -364,7 +364,7 @@ syscall_trace_entry:
 bad_stack:
     li $v0, EFAULT
     sw $v0, PT_R2($sp)
-    li $t0, 1                           # set error flag
+    li $t0, 1                           # a3 = 1: v0 is an errno
     sw $t0, PT_R7($sp)
     j o32_syscall_exit
      nop
@@ -382,11 +382,11 @@ bad_stack_a7:
     b loads_done
      li $t8, 0
 
-# The system call does not exist in this kernel.
+# Number out of range or a hole in the table: ENOSYS.
 illegal_syscall:
-    li $v0, ENOSYS                      # error
+    li $v0, ENOSYS                      # positive: a3 says error
     sw $v0, PT_R2($sp)
-    li $t0, 1                           # set error flag
+    li $t0, 1                           # a3 = 1: v0 is an errno
     sw $t0, PT_R7($sp)
     j o32_syscall_exit
      nop
@@ -487,7 +487,7 @@ handle_int:
     CLI
     lw $s0, TI_REGS($28)
     sw $sp, TI_REGS($28)
-    move $s1, $sp                       # preserve the sp
+    move $s1, $sp                       # the frame, kept across the stack swap
     lui $k1, %hi(irq_stack)             # irq_stack[0]: one CPU
     lw $t0, %lo(irq_stack)($k1)
     li $t1, ~(THREAD_SIZE - 1)          # already on the IRQ stack?
@@ -504,27 +504,27 @@ handle_int:
      nop
 
 # ---------------------------------------------------------------------------
-# The return to user mode (entry.S); no kernel preemption: resume_kernel is
-# restore_all.
+# Leaving the kernel (entry.S). Without kernel preemption a return to kernel
+# mode goes straight to restore_all (resume_kernel).
     .balign 32
 ret_from_exception:
-    local_irq_disable                   # preempt stop
+    local_irq_disable                   # no irq from here to eret
     b __ret_from_irq
      nop
 ret_from_irq:
     sw $s0, TI_REGS($28)                # the interrupted context's irq regs
 __ret_from_irq:
 resume_userspace_check:
-    lw $t0, PT_STATUS($sp)              # returning to kernel mode?
+    lw $t0, PT_STATUS($sp)              # frame from kernel mode?
     andi $t0, $t0, KU_USER
     beqz $t0, restore_all               # resume_kernel
      nop
 
 resume_userspace:
-    local_irq_disable                   # make sure we dont miss an interrupt
-                                        # setting need_resched between sampling and return
-    lw $a2, TI_FLAGS($28)               # current->work
-    andi $t0, $a2, _TIF_WORK_MASK       # (ignoring syscall_trace)
+    local_irq_disable                   # irqs off from the flag test to eret, or a
+                                        # wakeup after the test goes unseen
+    lw $a2, TI_FLAGS($28)               # the thread's TIF_* bits
+    andi $t0, $a2, _TIF_WORK_MASK       # trace bits matter only at syscall exit
     bnez $t0, work_pending
      nop
     j restore_all
@@ -545,68 +545,68 @@ ret_from_fork:
      nop
 
 syscall_exit:
-    local_irq_disable                   # make sure need_resched and signals
-                                        # dont change between sampling and return
-    lw $a2, TI_FLAGS($28)               # current->work
+    local_irq_disable                   # freeze TI_FLAGS: nothing may set a work
+                                        # bit between this test and eret
+    lw $a2, TI_FLAGS($28)               # the thread's TIF_* bits
     li $t0, _TIF_ALLWORK_MASK
     and $t0, $a2, $t0
     bnez $t0, syscall_exit_work
      nop
 
-restore_all:                            # restore full frame
+restore_all:                            # every register from pt_regs
     RESTORE_TEMP
     RESTORE_AT
     RESTORE_STATIC
-restore_partial:                        # restore partial frame
+restore_partial:                        # what a syscall may have changed
     RESTORE_SOME
     RESTORE_SP_AND_RET
 
 work_pending:
-    andi $t0, $a2, _TIF_NEED_RESCHED    # a2 is preloaded with TI_FLAGS
+    andi $t0, $a2, _TIF_NEED_RESCHED    # a2: the flags the caller just read
     beqz $t0, work_notifysig
      nop
 work_resched:
     jal schedule
      nop
-    local_irq_disable                   # make sure need_resched and signals
-                                        # dont change between sampling and return
+    local_irq_disable                   # schedule() returns with irqs on; close
+                                        # them again before rereading the flags
     lw $a2, TI_FLAGS($28)
-    andi $t0, $a2, _TIF_WORK_MASK       # is there any work to be done
-                                        # other than syscall tracing?
+    andi $t0, $a2, _TIF_WORK_MASK       # anything left besides the trace bits
+                                        # (those are only for syscall exit)?
     beqz $t0, restore_all
      nop
     andi $t0, $a2, _TIF_NEED_RESCHED
     bnez $t0, work_resched
      nop
 
-work_notifysig:                         # deal with pending signals and
-                                        # notify-resume requests
+work_notifysig:                         # signals, TIF_NOTIFY_RESUME and the
+                                        # like, then test everything again
     move $a0, $sp
-    jal do_notify_resume                # a2 already loaded
+    jal do_notify_resume                # a2 = flags from the last read
      li $a1, 0
     j resume_userspace_check
      nop
 
 syscall_exit_partial:
-    local_irq_disable                   # make sure need_resched doesn't
-                                        # change between and return
-    lw $a2, TI_FLAGS($28)               # current->work
+    local_irq_disable                   # the flag test below must hold until
+                                        # eret, so no irq may slip in
+    lw $a2, TI_FLAGS($28)               # the thread's TIF_* bits
     li $t0, _TIF_ALLWORK_MASK
     and $t0, $a2
     beqz $t0, restore_partial
      nop
     SAVE_STATIC
 syscall_exit_work:
-    lw $t0, PT_STATUS($sp)              # returning to kernel mode?
+    lw $t0, PT_STATUS($sp)              # frame from kernel mode?
     andi $t0, $t0, KU_USER
     beqz $t0, restore_all               # resume_kernel
      nop
     li $t0, _TIF_WORK_SYSCALL_EXIT
-    and $t0, $a2                        # a2 is preloaded with TI_FLAGS
-    beqz $t0, work_pending              # trace bit set?
+    and $t0, $a2                        # a2: TI_FLAGS as read on the way here
+    beqz $t0, work_pending              # not traced: the common work loop
      nop
-    local_irq_enable                    # could let syscall_trace_leave()
-                                        # call schedule() instead
+    local_irq_enable                    # the tracer may sleep; irqs on for
+                                        # syscall_trace_leave()
     jal syscall_trace_leave
      move $a0, $sp
     b resume_userspace

@@ -18,7 +18,8 @@ const slot = (k: KernelApi, p: Task, name: string) => k.switchFrameSlot(p, name)
 export const hooks: ProcessHooks = {
   copy_thread(k, p, args, regs) {
     const childregs = k.taskPtRegs(p);
-    // New tasks lose permission to use the FPU (and COP2); CU0: "in the kernel".
+    // A child starts with CU1/CU2 off, so its first FPU or COP2 use traps and gets
+    // fresh state instead of the parent's; CU0 stays set while it runs in the kernel.
     const status = (k.m.reg('status') & ~(ST0.CU2 | ST0.CU1)) | ST0.CU0;
     k.writeWord(slot(k, p, 'cp0_status'), status);
     if (args.fn !== null) {
@@ -58,7 +59,7 @@ export const hooks: ProcessHooks = {
 
   __switch_to(k, prev, next) {
     void prev;
-    // if (cpu_has_userlocal) write_c0_userlocal(task_thread_info(next)->tp_value)
+    // The next task's TLS pointer goes into UserLocal, where rdhwr $29 reads it.
     k.m.setReg('userlocal', k.readWord(tpValue(k, next)));
   },
 };

@@ -4,8 +4,8 @@
 // is v0 with the error flag in a3 (the default flag convention of arch.json). A frame
 // whose restart is still to be decided has regs[0] != 0: handle_sys's error path puts the
 // syscall number there (SAVE_SOME stores $0 at every entry); the restart rewind puts it
-// back in v0 and the caller's a3, kept in regs[26], back in a3; then regs[0] = 0, "don't
-// deal with this again" (handle_signal, do_signal).
+// back in v0 and the caller's a3, kept in regs[26], back in a3; then regs[0] is cleared
+// so a second pass cannot rewind again (handle_signal, do_signal).
 
 import type { SyscallHooks } from '@archkit/generic-core/contracts/port';
 import type { KernelApi } from '@archkit/generic-core/kernel/types';

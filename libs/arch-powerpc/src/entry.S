@@ -196,7 +196,7 @@
     stw r11, GPR1(r1)
     stw r11, 0(r1)
     mr r11, r1
-    stw r10, _CCR(r11)              # save registers
+    stw r10, _CCR(r11)              # the CR the prolog saved in r10
     stw r12, GPR12(r11)
     stw r9, GPR9(r11)
     mfspr r10, SPRN_SPRG_SCRATCH0
@@ -214,7 +214,7 @@
     .endif
     lwz r9, THREAD_SRR1(r12)
     lwz r12, THREAD_SRR0(r12)
-    li r10, MSR_KERNEL              # can take exceptions
+    li r10, MSR_KERNEL              # MMU on, recoverable
     mtmsr r10
     # COMMON_EXCEPTION_PROLOG_END
     stw r0, GPR0(r1)
@@ -273,7 +273,7 @@ ProgramCheck:
 SystemCall:
     mfspr r9, SPRN_SRR1
     mfspr r12, SPRN_SRR0
-    LOAD_REG_IMMEDIATE r11, MSR_KERNEL  # can take exceptions
+    LOAD_REG_IMMEDIATE r11, MSR_KERNEL  # MMU on, recoverable
     lis r10, 1f@h
     ori r10, r10, 1f@l
     mtspr SPRN_SRR1, r11
@@ -300,7 +300,7 @@ SystemCall:
     b interrupt_return
 
     EXCEPTION_PROLOG_VIRT INTERRUPT_INST_STORAGE, InstructionAccess
-    andis. r5, r9, DSISR_SRR1_MATCH_32S@h   # filter relevant SRR1 bits
+    andis. r5, r9, DSISR_SRR1_MATCH_32S@h   # the SRR1 bits that mirror DSISR
     stw r5, _DSISR(r11)
     stw r12, _DAR(r11)
     call_c do_page_fault
@@ -324,7 +324,7 @@ transfer_to_syscall:
     stw r11, 0(r1)
     mflr r12
     stw r12, _LINK(r1)
-    lis r12, STACK_FRAME_REGS_MARKER@ha    # exception frame marker
+    lis r12, STACK_FRAME_REGS_MARKER@ha    # tags the frame as pt_regs
     SAVE_GPR 2, r1
     addi r12, r12, STACK_FRAME_REGS_MARKER@l
     stw r9, _MSR(r1)
@@ -408,7 +408,7 @@ interrupt_return:
     lwz r12, _MSR(r1)
     mtspr SPRN_SRR0, r11
     mtspr SPRN_SRR1, r12
-    stwcx. r0, 0, r1                # clear the reservation
+    stwcx. r0, 0, r1                # drop any lwarx reservation
     lwz r3, _CCR(r1)
     lwz r4, _LINK(r1)
     lwz r5, _CTR(r1)
@@ -436,7 +436,7 @@ interrupt_return:
     lwz r12, _MSR(r1)
     mtspr SPRN_SRR0, r11
     mtspr SPRN_SRR1, r12
-    stwcx. r0, 0, r1                # clear the reservation
+    stwcx. r0, 0, r1                # drop any lwarx reservation
     lwz r3, _LINK(r1)
     lwz r4, _CTR(r1)
     lwz r5, _XER(r1)
@@ -467,20 +467,20 @@ _switch:
     stwu r1, -STACK_SWITCH_FRAME_SIZE(r1)     # PPC_CREATE_STACK_FRAME
     mflr r0
     stw r0, STACK_SWITCH_FRAME_SIZE + 4(r1)
-    stw r1, KSP(r3)                 # set old stack pointer
+    stw r1, KSP(r3)                 # prev->thread.ksp: where it resumes
     SAVE_NVGPRS r1
-    stw r0, _NIP(r1)                # return to switch caller
+    stw r0, _NIP(r1)                # prev comes back out through its lr
     mfcr r0
     stw r0, _CCR(r1)
     # do_switch_32
-    mtspr SPRN_SPRG_THREAD, r4      # update current THREAD phys addr
-    lwz r1, KSP(r4)                 # load new stack pointer
+    mtspr SPRN_SPRG_THREAD, r4      # next's thread, for the entry prologs
+    lwz r1, KSP(r4)                 # now on next's switch frame
     mr r3, r2                       # the old current: the return value
-    addi r2, r4, -THREAD            # update current
+    addi r2, r4, -THREAD            # r2 = next: the new current
     lwz r0, _CCR(r1)
     mtcrf 0xff, r0
     REST_NVGPRS r1
-    lwz r0, _NIP(r1)                # return to _switch caller in new task
+    lwz r0, _NIP(r1)                # next goes on where its own _switch left off
     mtlr r0
     addi r1, r1, STACK_SWITCH_FRAME_SIZE
     blr

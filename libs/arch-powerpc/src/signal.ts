@@ -103,7 +103,7 @@ function handleRtSignal32(k: KernelApi, ksig: KSignal, regs: PtRegs): boolean {
   k.writeWord(frame + RT_SIGFRAME.info, BigInt(ksig.sig));
   // the handler returns to the vDSO trampoline (sa_restorer is never used)
   regs.set('link', k.sym('__kernel_sigtramp_rt32'));
-  // a stack frame for the handler's caller, its back chain the interrupted r1
+  // the handler's stack starts with an empty frame whose back chain is the interrupted r1
   const newsp = frame - (SIGNAL_FRAMESIZE + 16n);
   if (!k.accessOk(newsp, 4n)) return false;
   k.writeWord(newsp, regs.sp);

@@ -281,7 +281,7 @@
     std r9, _TRAP(r1)
     li r10, 0
     LOAD_REG_IMMEDIATE r11, STACK_FRAME_REGS_MARKER
-    std r10, RESULT(r1)             # clear regs->result
+    std r10, RESULT(r1)             # no result yet
     std r11, STACK_INT_FRAME_MARKER(r1)
     addi r3, r1, STACK_INT_FRAME_REGS
 .endm
@@ -409,7 +409,7 @@ system_call_common:
     ld r5, _MSR(r1)
     mtspr SPRN_SRR0, r4
     mtspr SPRN_SRR1, r5
-    stdcx. r0, 0, r1                # clear the reservation
+    stdcx. r0, 0, r1                # drop any ldarx reservation
     REST_NVGPRS r1                  # SANITIZE_RESTORE_NVGPRS
     cmpdi r3, 0
     bne .Lsyscall_restore_regs
@@ -458,7 +458,7 @@ interrupt_return_\srr\()_user:
     mtspr SPRN_HSRR0, r11
     mtspr SPRN_HSRR1, r12
     .endif
-    stdcx. r0, 0, r1                # clear the reservation
+    stdcx. r0, 0, r1                # drop any ldarx reservation
     ld r3, _CCR(r1)
     ld r4, _LINK(r1)
     ld r5, _CTR(r1)
@@ -493,7 +493,7 @@ interrupt_return_\srr\()_kernel:
     mtspr SPRN_HSRR0, r11
     mtspr SPRN_HSRR1, r12
     .endif
-    stdcx. r0, 0, r1                # clear the reservation
+    stdcx. r0, 0, r1                # drop any ldarx reservation
     ld r3, _LINK(r1)
     ld r4, _CTR(r1)
     ld r5, _XER(r1)
@@ -555,24 +555,24 @@ _switch:
     mflr r0                         # PPC_CREATE_STACK_FRAME
     std r0, STACK_FRAME_LR_SAVE(r1)
     stdu r1, -STACK_SWITCH_FRAME_SIZE(r1)
-    std r1, KSP(r3)                 # set old stack pointer
+    std r1, KSP(r3)                 # prev->thread.ksp: where it resumes
     SAVE_NVGPRS r1
-    std r0, _NIP(r1)                # return to switch caller
+    std r0, _NIP(r1)                # prev comes back out through its lr
     mfcr r0
     stw r0, _CCR(r1)
     # do_switch_64
-    ld r8, KSP(r4)                  # load new stack pointer
+    ld r8, KSP(r4)                  # next's switch frame
     addi r3, r3, -THREAD            # old thread -> task_struct: the return value
-    addi r6, r4, -THREAD            # new thread -> task_struct
-    std r6, PACACURRENT(r13)        # set new task_struct to 'current'
-    clrrdi r7, r8, THREAD_SHIFT     # base of new stack
+    addi r6, r4, -THREAD            # next's task_struct
+    std r6, PACACURRENT(r13)        # next is now current on this cpu
+    clrrdi r7, r8, THREAD_SHIFT     # bottom of next's kernel stack
     addi r7, r7, THREAD_SIZE - STACK_SWITCH_FRAME_SIZE
-    std r7, PACAKSAVE(r13)          # set new PACAKSAVE
-    mr r1, r8                       # start using new stack pointer
+    std r7, PACAKSAVE(r13)          # next's entries from user mode land here
+    mr r1, r8                       # from here on, next's stack
     lwz r0, _CCR(r1)
     mtcrf 0xff, r0
     REST_NVGPRS r1
-    ld r0, _NIP(r1)                 # return to _switch caller in new task
+    ld r0, _NIP(r1)                 # next goes on where its own _switch left off
     mtlr r0
     addi r1, r1, STACK_SWITCH_FRAME_SIZE
     blr

@@ -132,7 +132,7 @@ function handleRtSignal64(k: KernelApi, ksig: KSignal, regs: PtRegs): boolean {
   k.m.writeUint(info, 4, BigInt(ksig.sig));
   // the vDSO calls the handler and returns to its sigreturn trampoline (sa_restorer is never used)
   regs.pc = k.sym('__kernel_start_sigtramp_rt64');
-  // a dummy caller frame for the handler, its back chain the interrupted r1
+  // the handler's stack starts with an empty frame whose back chain is the interrupted r1
   const newsp = frame - SIGNAL_FRAMESIZE;
   if (!k.accessOk(newsp, 8n)) return false;
   k.writeWord(newsp, regs.sp);
