@@ -32,6 +32,7 @@ export function readArchInfo(arch: string, dir: string, emulatorName: (backend: 
     return {
       arch,
       title: d.title,
+      linux: d.linux,
       entryModel: d.entry.model,
       entryModels: [...d.entry.offers],
       emulator: emulatorName(d.emulator.backend),

@@ -1,4 +1,4 @@
-// The `archkit` command line: list, conformance, mutants, oracle, merge.
+// The `archkit` command line: list, conformance, mutants, oracle, merge, status.
 // Hand-rolled argv parsing; exit codes: 0 ok, 1 failures / survivors / runtime errors, 2 usage errors.
 
 import { realpathSync, readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { renderHtml } from './report/html.ts';
 import { buildReport, scenarioCatalogue, toJson } from './report/json.ts';
 import { renderJUnit } from './report/junit.ts';
 import { renderConformance } from './report/matrix.ts';
+import { renderStatus } from './report/status.ts';
 import { MergeError, mergeReports, readReport } from './report/merge.ts';
 import { reportTime, runMeta } from './report/meta.ts';
 import { type MutantResult, type MutantsReport, mutantCell, mutantsSummary, renderMutants } from './report/mutants.ts';
@@ -49,6 +50,7 @@ Commands:
   mutants       run the scenarios against each bug-zoo mutant; every mutant must be killed
   oracle        hold the kit against this machine's own Linux kernel (x86_64, i386)
   merge         join the JSON reports of parallel jobs or branches into one report
+  status        render docs/status.md (arch x scenario matrix, per-arch facts) from a report
 
 Options:
   -h, --help    help (also: archkit <command> --help)
@@ -70,6 +72,26 @@ report to stdout; the human-readable output then goes to stderr, so stdout holds
 report.`;
 
 const HELP: Record<string, string> = {
+  status: `Usage: archkit status REPORT.json... [--md FILE]
+
+Renders the status page (docs/status.md) from conformance reports ("archkit conformance
+--json"; several are merged as by "archkit merge"): per arch its title, entry model,
+emulator, assembler and the Linux release its arch.json describes; the scenario x arch
+matrix in the words of the kernel's Documentation/features arch-support.txt files (ok,
+TODO, N/A); one kernel-style feature list per scenario group; the failures and the
+unsupported scenarios. The page names the run it shows.
+
+  npx archkit conformance --arch all --json reports/conformance.json
+  npx archkit status reports/conformance.json --md docs/status.md
+
+Options:
+  --md FILE     write the page to FILE (default: stdout)
+
+${OUTPUT_NOTE}
+
+Exit status: 0 the page was written, 1 it could not be written, 2 usage error or an input
+that cannot be read.
+`,
   oracle: `Usage: archkit oracle [--arch x86_64|i386] [--scenario GLOBS] [--json FILE]
 
 Compiles small C programs that do what the scenarios do (with the system gcc; i386 needs
@@ -233,6 +255,7 @@ const OPTS: Record<string, Record<string, OptSpec>> = {
   },
   oracle: { arch: { value: true }, scenario: { value: true }, json: { value: true } },
   merge: { json: { value: true }, junit: { value: true }, html: { value: true }, 'arch-support': { value: true }, prefer: { value: true } },
+  status: { md: { value: true } },
 };
 
 export interface ParsedArgs {
@@ -245,7 +268,7 @@ export interface ParsedArgs {
 }
 
 /** Commands that take arguments besides options. */
-const POSITIONAL = new Set(['merge']);
+const POSITIONAL = new Set(['merge', 'status']);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const out: ParsedArgs = { command: undefined, help: false, version: false, opts: {}, positionals: [] };
@@ -439,7 +462,7 @@ async function getRunner(io: CliIO): Promise<Runner> {
 }
 
 /** The report options a command takes, checked (and their parent directories created) before anything runs. */
-function prepareReportOutputs(io: CliIO, p: ParsedArgs, names: Array<['json' | 'junit' | 'html', 'file'] | ['arch-support', 'dir']>): Map<string, Output> {
+function prepareReportOutputs(io: CliIO, p: ParsedArgs, names: Array<['json' | 'junit' | 'html' | 'md', 'file'] | ['arch-support', 'dir']>): Map<string, Output> {
   const specs = names.map(([option, kind]) => {
     const v = p.opts[option];
     return typeof v === 'string' ? { option, value: v, kind } : undefined;
@@ -747,6 +770,27 @@ async function cmdMerge(io: CliIO, p: ParsedArgs): Promise<number> {
   return report.summary.fail > 0 || (report.errors?.length ?? 0) > 0 || !written ? 1 : 0;
 }
 
+async function cmdStatus(io: CliIO, p: ParsedArgs): Promise<number> {
+  const files = p.positionals;
+  if (files.length === 0) throw new UsageError('status needs a conformance report (archkit conformance --json FILE)', 'status');
+  if (files.includes('-')) throw new UsageError('status reads report files; "-" (stdin) is not supported as an input', 'status');
+  const outs = prepareReportOutputs(io, p, [['md', 'file']]);
+  const inputs = files.map((file) => ({ file, report: readReport(file, io.cwd) }));
+  const report = inputs.length === 1 ? inputs[0]!.report : mergeReports(inputs, { generatedAt: reportTime(io.env) });
+  // each arch's title and Linux release come from its arch.json in this checkout
+  const runner = await getRunner(io);
+  const info = (await runner.listArches()).map((a) => ({ arch: a.arch, title: a.title, ...(a.linux !== undefined ? { linux: a.linux } : {}) }));
+  const page = renderStatus(report, info, runner.listScenarios(), `archkit status ${files.join(' ')}`);
+  const md = outs.get('md');
+  if (!md) {
+    io.stdout(page);
+    return 0;
+  }
+  const written = emit(io, () => writeOutput(md, page, io.stdout));
+  if (written && !md.stdout) io.stderr(`archkit: wrote ${md.value} (${report.arches.length} arch column${report.arches.length === 1 ? '' : 's'})\n`);
+  return written ? 0 : 1;
+}
+
 // ---------------------------------------------------------------- main
 
 function version(): string {
@@ -797,6 +841,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         return await cmdOracle(io, parsed);
       case 'merge':
         return await cmdMerge(io, parsed);
+      case 'status':
+        return await cmdStatus(io, parsed);
     }
     return 2;
   } catch (e) {

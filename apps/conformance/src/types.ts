@@ -101,6 +101,8 @@ export interface MutantInfo {
 export interface ArchInfo {
   arch: string;
   title: string;
+  /** the Linux release its arch.json describes (absent when the lib cannot be loaded) */
+  linux?: string;
   /** the entry model the arch's Linux uses, and every model the port offers */
   entryModel: string;
   entryModels: string[];

@@ -6,7 +6,8 @@ export type { KernelApi, Task, IrqPlan, IrqRecord, IrqSource, UserImage } from '
 export { portLoader, listMutants, MutantError } from './contracts/loader.ts';
 export type { ArchPort, ArchModule, PortOptions, EntryHooks, ProcessHooks, SignalHooks, SyscallHooks } from './contracts/port.ts';
 export type { CpuModel, CpuMachine, IrqModel, ReturnToUser, ReturnToUserState } from './contracts/cpu.ts';
-export { parseDescriptor, DescriptorError, type ArchDescriptor, type EntryModel } from './contracts/descriptor.ts';
+export { parseDescriptor, DescriptorError, LINUX_RELEASE, type ArchDescriptor, type EntryModel } from './contracts/descriptor.ts';
+export { todo, NotImplementedError, isNotImplemented } from './contracts/todo.ts';
 export { createUnicornMachine, unicornVersion, type UnicornMachine, type UnicornCpu } from './machine/unicorn/machine.ts';
 export { BudgetExceededError, EmulatorMissingError, GuestFaultError, RunTimeoutError, type Machine } from './machine/machine.ts';
 export { createAssembler, describeAssembler } from './asm/create.ts';

@@ -25,6 +25,9 @@ export interface FrameLayout {
   fields: FrameField[];
 }
 
+/** The Linux release every arch.json describes (`linux`): the kit's scenarios follow it. */
+export const LINUX_RELEASE = '6.18';
+
 export const ENTRY_MODELS = ['do-work-pending', 'generic-entry', 'arch'] as const;
 /**
  * How the return to user mode does its work (SPEC C5): `do-work-pending` (the 2012 ARM
