@@ -83,28 +83,27 @@ describe('a new arch from the options', () => {
     expect(project.tags).toEqual(['type:lib', 'scope:arch', 'arch:demo', 'emulator:unicorn', 'assembler:gnu-as']);
     expect(project.targets.test.options.command).toBe('vitest run --project arch-demo');
 
-    // the conformance app depends on it, among the other arch libs; its other entries stay where they were
-    const before = Object.keys(JSON.parse(readFileSync(join(REPO, 'apps/conformance/package.json'), 'utf8')).dependencies as object);
-    const deps = readJson(tree, 'apps/conformance/package.json').dependencies as Record<string, string>;
-    expect(deps['@archkit/arch-demo']).toBe(pkg.version);
-    const keys = Object.keys(deps);
-    expect(keys.filter((k) => k !== '@archkit/arch-demo')).toEqual(before);
-    expect(keys.indexOf('@archkit/arch-demo')).toBeLessThan(keys.indexOf('typescript'));
-    expect(keys[keys.indexOf('@archkit/arch-demo') - 1]).toMatch(/^@archkit\//);
+    // the conformance app takes it as an optional peer, among the other arch libs in name order;
+    // its dependencies stay as they were
+    const conformance = JSON.parse(readFileSync(join(REPO, 'apps/conformance/package.json'), 'utf8'));
+    const after = readJson(tree, 'apps/conformance/package.json');
+    const peers = after.peerDependencies as Record<string, string>;
+    expect(peers['@archkit/arch-demo']).toBe(pkg.version);
+    expect((after.peerDependenciesMeta as Record<string, { optional: boolean }>)['@archkit/arch-demo']).toEqual({ optional: true });
+    expect(Object.keys(peers).filter((k) => k !== '@archkit/arch-demo')).toEqual(Object.keys(conformance.peerDependencies));
+    expect(Object.keys(peers)).toEqual([...Object.keys(peers)].sort());
+    expect(after.dependencies).toEqual(conformance.dependencies);
   });
 
-  it('puts the dependency in name order when the arch libs are in name order, else after the last one', async () => {
-    const deps = (tree: Tree) => Object.keys(readJson(tree, 'apps/conformance/package.json').dependencies as object);
-    const sorted = workspace();
-    sorted.write('apps/conformance/package.json', JSON.stringify({ dependencies: { '@archkit/generic-core': '0.1.0', '@archkit/arch-arm': '0.1.0', '@archkit/arch-x86_64': '0.1.0', typescript: '~6.0.2' } }));
-    await generate(sorted, { name: 'demo' });
-    expect(deps(sorted)).toEqual(['@archkit/generic-core', '@archkit/arch-arm', '@archkit/arch-demo', '@archkit/arch-x86_64', 'typescript']);
-    await generate(sorted, { name: 'zz' });
-    expect(deps(sorted)).toEqual(['@archkit/generic-core', '@archkit/arch-arm', '@archkit/arch-demo', '@archkit/arch-x86_64', '@archkit/arch-zz', 'typescript']);
-    const unsorted = workspace();
-    unsorted.write('apps/conformance/package.json', JSON.stringify({ dependencies: { '@archkit/generic-core': '0.1.0', '@archkit/arch-x86_64': '0.1.0', '@archkit/arch-arm': '0.1.0', typescript: '~6.0.2' } }));
-    await generate(unsorted, { name: 'demo' });
-    expect(deps(unsorted)).toEqual(['@archkit/generic-core', '@archkit/arch-x86_64', '@archkit/arch-arm', '@archkit/arch-demo', 'typescript']);
+  it('adds the peer in name order, once', async () => {
+    const peers = (tree: Tree) => Object.keys(readJson(tree, 'apps/conformance/package.json').peerDependencies as object);
+    const t = workspace();
+    t.write('apps/conformance/package.json', JSON.stringify({ dependencies: { '@archkit/generic-core': '0.1.0', typescript: '~6.0.2' }, peerDependencies: { '@archkit/arch-arm': '0.1.0', '@archkit/arch-x86_64': '0.1.0' } }));
+    await generate(t, { name: 'demo' });
+    expect(peers(t)).toEqual(['@archkit/arch-arm', '@archkit/arch-demo', '@archkit/arch-x86_64']);
+    await generate(t, { name: 'zz' });
+    expect(peers(t)).toEqual(['@archkit/arch-arm', '@archkit/arch-demo', '@archkit/arch-x86_64', '@archkit/arch-zz']);
+    expect(Object.keys(readJson(t, 'apps/conformance/package.json').dependencies as object)).toEqual(['@archkit/generic-core', 'typescript']);
   });
 
   it('arch.json passes the strict descriptor parser: 64-bit little-endian, generic-entry, a placeholder RISC-V 64 assembled by GNU as, TODO where a human writes facts', async () => {

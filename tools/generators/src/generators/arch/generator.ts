@@ -51,28 +51,22 @@ export default async function archGenerator(tree: Tree, options: ArchGeneratorSc
 }
 
 /**
- * "@archkit/arch-<name>": "<version>" among the conformance app's other arch libs: in name
- * order when they are in name order, else after the last one (its other dependencies stay
- * where they are).
+ * "@archkit/arch-<name>": "<version>" among the conformance app's arch libs, which are its
+ * optional peer dependencies (a consumer installs the CLI and the arches it wants; in the
+ * workspace the entry puts the lib in the conformance app's project graph), in name order.
  */
 export function addConformanceDependency(tree: Tree, model: Pick<ArchModel, 'packageName' | 'version'>): void {
   if (!tree.exists(CONFORMANCE_PACKAGE)) {
-    logger.warn(`archkit: ${CONFORMANCE_PACKAGE} not found: add "${model.packageName}": "${model.version}" to the conformance app's dependencies by hand`);
+    logger.warn(`archkit: ${CONFORMANCE_PACKAGE} not found: add "${model.packageName}": "${model.version}" to the conformance app's peerDependencies by hand`);
     return;
   }
   updateJson(tree, CONFORMANCE_PACKAGE, (pkg: Record<string, unknown>) => {
-    const deps = (pkg['dependencies'] ?? {}) as Record<string, string>;
-    if (deps[model.packageName] !== undefined) return pkg;
-    const entries = Object.entries(deps);
-    const arch = entries.map(([k], i) => [k, i] as const).filter(([k]) => k.startsWith('@archkit/arch-'));
-    const sorted = arch.every(([k], j) => j === 0 || arch[j - 1]![0] < k);
-    let after = entries.length;
-    entries.forEach(([k], i) => {
-      if (k.startsWith('@archkit/')) after = i + 1;
-    });
-    const before = sorted ? arch.find(([k]) => k > model.packageName)?.[1] : undefined;
-    entries.splice(before ?? after, 0, [model.packageName, model.version]);
-    pkg['dependencies'] = Object.fromEntries(entries);
+    const peers = (pkg['peerDependencies'] ?? {}) as Record<string, string>;
+    if (peers[model.packageName] !== undefined) return pkg;
+    const meta = (pkg['peerDependenciesMeta'] ?? {}) as Record<string, { optional?: boolean }>;
+    const sortByName = <T>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    pkg['peerDependencies'] = sortByName({ ...peers, [model.packageName]: model.version });
+    pkg['peerDependenciesMeta'] = sortByName({ ...meta, [model.packageName]: { optional: true } });
     return pkg;
   });
 }

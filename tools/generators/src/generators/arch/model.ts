@@ -179,7 +179,8 @@ export function newArchModel(tree: Tree, o: ArchGeneratorSchema): NewArchModel {
   checkOptions(o);
   const dir = `libs/arch-${name}`;
   const project = `arch-${name}`;
-  const conformanceDeps = (readJson(tree, 'apps/conformance/package.json')?.['dependencies'] ?? {}) as Record<string, string>;
+  const conformancePkg = readJson(tree, 'apps/conformance/package.json') ?? {};
+  const conformanceDeps = { ...(conformancePkg['dependencies'] ?? {}), ...(conformancePkg['peerDependencies'] ?? {}) } as Record<string, string>;
   if (tree.exists(dir)) throw new GeneratorError(`${dir} already exists: the workspace has an arch named "${name}" (choose another name; --regenerate re-renders its scaffolding)`);
   if (conformanceDeps[`@archkit/arch-${name}`] !== undefined) {
     throw new GeneratorError(`@archkit/arch-${name} already exists: apps/conformance/package.json depends on it, though ${dir} is missing (choose another name, or remove the dependency)`);
