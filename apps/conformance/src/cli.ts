@@ -634,8 +634,9 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
     }
     // scenarios that fail unmutated cannot kill anything
     if (baseline) {
+      // the sweeps' baseline runs later, only for an arch where some mutant needs them
       units.push({ label, arch: a.arch, ...(model ? { model } : {}), t: 0 });
-      jobs.push({ arch: a.arch, ids, ...em });
+      jobs.push({ arch: a.arch, ids: quick, ...em });
     }
     for (const m of mutants) {
       units.push({ label, arch: a.arch, ...(model ? { model } : {}), mutant: m, t: 0 });
@@ -671,12 +672,22 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
       killedBy.set(i, kills(i, rep));
       if (killedBy.get(i)!.length === 0 && sweepIds.length) second.push(i);
     });
+    // with them, the unmutated sweeps of those arches (a sweep failing there kills nothing)
+    const keyOf = (u: Unit) => `${u.arch}#${u.model ?? ''}`;
+    const bases = [...new Set(second.map((i) => keyOf(units[i]!)))]
+      .map((k) => units.findIndex((u) => !u.mutant && keyOf(u) === k))
+      .filter((b) => b >= 0);
     const more = await settled(
-      second.map((i) => ({ ...jobs[i]!, ids: sweepIds, sweep: sweepIds })),
-      (n) => units[second[n]!]!,
+      [...second, ...bases].map((i) => ({ ...jobs[i]!, ids: sweepIds, sweep: sweepIds })),
+      (n) => units[[...second, ...bases][n]!]!,
     );
-    more.forEach((rep, n) => {
-      const i = second[n]!;
+    bases.forEach((b, j) => {
+      const rep = more[second.length + j]!;
+      if (rep instanceof Error) first[b] = rep;
+      else for (const sc of rep.scenarios) if (sc.status === 'fail') baselineFails.get(keyOf(units[b]!))?.add(sc.id);
+    });
+    second.forEach((i, n) => {
+      const rep = more[n]!;
       if (rep instanceof Error) first[i] = rep;
       else killedBy.set(i, kills(i, rep));
     });
