@@ -12,8 +12,6 @@ export const PROT_ALL = 7;
 export interface RunLimits {
   /** Hard cap on guest instructions for this run; exceeding it is a BudgetExceededError. */
   instructions: number;
-  /** Stop before executing the instruction with this index (0-based, counted in this run): reason 'stopAt'. */
-  stopAt?: number;
   /** Wall-clock backstop in milliseconds (default 10000). */
   timeoutMs?: number;
 }
@@ -33,7 +31,7 @@ export interface RunResult {
   /** Instructions executed during this run (counted by the backend). */
   instructions: number;
   /** Why the run ended. */
-  reason: 'stopped' | 'until' | 'stopAt';
+  reason: 'stopped' | 'until';
 }
 
 export interface HookHandle {

@@ -115,8 +115,6 @@ export class UnicornMachine implements Machine {
   // run state, read by the counter hook
   private count = 0;
   private budget = 0;
-  private stopAt = -1;
-  private stoppedAt = false;
   private stopBeforeCounted = false;
   /** wall-clock deadline of the run (Date.now() ms), checked every DEADLINE_EVERY instructions */
   private deadline = 0;
@@ -385,9 +383,8 @@ export class UnicornMachine implements Machine {
           this.timedOut = true;
           this.stopRequested = true;
         }
-        if (this.stopRequested || this.pendingError !== null || this.count >= this.budget || this.count === this.stopAt) {
-          if (this.count === this.stopAt) this.stoppedAt = true;
-          else if (!this.stopRequested && this.pendingError === null) this.budgetHit = true;
+        if (this.stopRequested || this.pendingError !== null || this.count >= this.budget) {
+          if (!this.stopRequested && this.pendingError === null) this.budgetHit = true;
           this.stopRequested = true;
           this.lib.uc_emu_stop(this.uc.handle);
           return;
@@ -574,8 +571,6 @@ export class UnicornMachine implements Machine {
     const timeoutMs = limits.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.count = 0;
     this.budget = limits.instructions;
-    this.stopAt = limits.stopAt ?? -1;
-    this.stoppedAt = false;
     this.stopBeforeCounted = false;
     this.last = this.current = undefined;
     this.budgetHit = false;
@@ -645,7 +640,7 @@ export class UnicornMachine implements Machine {
       throw new GuestFaultError(msg, now);
     }
     if (this.timedOut) throw new RunTimeoutError(this.budget, now, timeoutMs, this.count);
-    const reason = this.stoppedAt ? 'stopAt' : untilHit || (!this.stopRequested && until !== undefined && now === until) ? 'until' : 'stopped';
+    const reason = untilHit || (!this.stopRequested && until !== undefined && now === until) ? 'until' : 'stopped';
     return { instructions: this.count, reason };
   }
 
