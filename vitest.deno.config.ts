@@ -1,4 +1,4 @@
-// The Vitest workspace under Deno (`deno task test`): the same projects as vitest.config.ts,
+// The Vitest workspace under Deno (`deno task test`): each lib a project (its own vitest.config.ts),
 // with `tsx/esm/api` aliased to a no-op. The suites' setup file registers tsx's loader for
 // natively imported modules; under Deno, TypeScript is native and tsx's hooks break native
 // addons (koffi's .node file gets compiled as JavaScript).

@@ -279,6 +279,70 @@ describe('unicorn backend: hooks and budget', () => {
     expect(m.readUint(0x20010n, 8)).toBe(4n);
   });
 
+  it('a reset copies back only the pages written since the state was saved, guest stores and host writes alike', () => {
+    const m = mk('x86');
+    m.map(0x10000n, 0x3000); // code and data in one region: a guest store here is a code change
+    m.map(0x20000n, 0x4000, 7, { data: true });
+    m.write(0x10000n, x86('mov qword ptr [riz*1 + 0x12008], rax; mov qword ptr [riz*1 + 0x21ffc], rax', 0x10000n));
+    const st = m.saveState();
+    m.setReg('rax', 0x0102030405060708n);
+    m.run(0x10000n, { instructions: 10 }, 0x10010n);
+    expect(m.readUint(0x12008n, 8)).toBe(0x0102030405060708n);
+    expect(m.readUint(0x21ffcn, 8)).toBe(0x0102030405060708n); // a store across two data pages
+    // the store to the code region is reported (one page); the data store restored silently
+    expect(m.restoreState(st)).toEqual([{ base: 0x12000n, end: 0x13000n }]);
+    expect(m.readUint(0x12008n, 8)).toBe(0n);
+    expect(m.readUint(0x21ffcn, 8)).toBe(0n);
+    m.writeUint(0x22ffcn, 8, 0xffn); // a host write across two data pages
+    m.write(0x20ffen, Uint8Array.from([1, 2, 3, 4]));
+    m.restoreState(st);
+    expect(m.readUint(0x22ffcn, 8)).toBe(0n);
+    expect(m.readUint(0x20ffen, 4)).toBe(0n);
+    // restoring a state other than the last saved one compares everything
+    m.writeUint(0x20000n, 8, 1n);
+    const st2 = m.saveState();
+    m.restoreState(st);
+    expect(m.readUint(0x20000n, 8)).toBe(0n);
+    m.writeUint(0x20000n, 8, 2n);
+    m.restoreState(st2);
+    expect(m.readUint(0x20000n, 8)).toBe(1n);
+  });
+
+  it('counts, knows the last instruction and takes an interrupt the same with the JavaScript counter (ARCHKIT_NATIVE=0)', () => {
+    const once = () => {
+      const m = mk('x86');
+      m.map(0x10000n, 0x1000);
+      m.write(0x10000n, x86('inc rax; inc rax; sti; inc rax; inc rax; jmp 0x10200', 0x10000n));
+      m.write(0x10100n, x86('inc rbx; jmp 0x10007', 0x10100n));
+      const seen: Array<[number, bigint | undefined]> = [];
+      m.setInterrupt({
+        at: 2,
+        take: () => {
+          seen.push([m.instructionCount(), m.lastInstruction()?.addr]);
+          if (seen.length < 2) return false;
+          m.setReg('rip', 0x10100n);
+          return true;
+        },
+      });
+      const r = m.run(0x10000n, { instructions: 100 }, 0x10200n);
+      return { r, seen, rax: m.reg('rax'), rbx: m.reg('rbx'), last: m.lastInstruction(), prev: m.previousInstruction() };
+    };
+    const native = once();
+    const saved = process.env.ARCHKIT_NATIVE;
+    process.env.ARCHKIT_NATIVE = '0';
+    try {
+      expect(once()).toEqual(native);
+    } finally {
+      if (saved === undefined) delete process.env.ARCHKIT_NATIVE;
+      else process.env.ARCHKIT_NATIVE = saved;
+    }
+    expect(native.seen).toEqual([
+      [2, 0x10003n],
+      [3, 0x10006n],
+    ]);
+    expect(native.r).toEqual({ instructions: 8, reason: 'until' });
+  });
+
   it('reads and writes data regions in the guest byte order without the emulator, and sees guest stores at once', () => {
     const m = mk('arm64', true);
     m.map(0x20000n, 0x1000, 7, { data: true });

@@ -9,6 +9,8 @@ export const UC_HOOK_INSN = 1 << 1;
 export const UC_HOOK_CODE = 1 << 2;
 /** The start of every translation block executed (callback as UC_HOOK_CODE's: address, block size). */
 export const UC_HOOK_BLOCK = 1 << 3;
+/** every store to guest memory (the native fast path's record of written pages) */
+export const UC_HOOK_MEM_WRITE = 1 << 11;
 /** An instruction the CPU finds undefined (callback `bool cb(uc, user_data)`: true = handled). */
 export const UC_HOOK_INSN_INVALID = 1 << 14;
 export const UC_HOOK_MEM_INVALID = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9);

@@ -24,6 +24,8 @@ export class UcEngine {
   private ctxDv: DataView | null = null;
   private readonly callbacks: unknown[] = [];
   closed = false;
+  /** told of every write through uc_mem_write (the machine's record of pages a reset must restore) */
+  onMemWrite: ((addr: bigint, len: number) => void) | null = null;
 
   constructor(
     readonly lib: UnicornLib,
@@ -108,6 +110,7 @@ export class UcEngine {
   memWrite(addr: bigint, data: Uint8Array): void {
     const err = this.lib.uc_mem_write(this.handle, addr, data, data.length) as number;
     if (err) throw new GuestFaultError(`writing ${data.length} bytes at 0x${addr.toString(16)}: ${ucErrText(err)}`, addr);
+    this.onMemWrite?.(addr, data.length);
   }
 
   /**

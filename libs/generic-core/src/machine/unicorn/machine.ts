@@ -2,11 +2,13 @@
 // the Unicorn API, not any CPU: the uc_arch/uc_mode values and the register table come
 // from the arch lib's CPU model.
 //
-// Instruction budget: one JS UC_HOOK_CODE over the whole address space counts every
-// instruction (exact, readable from hooks) and stops the run at the budget. Unicorn's own
-// `count` argument is not used: its counter is not readable, and switching it on/off
-// between runs flushes the translation cache. uc_emu_start's timeout is the wall-clock
-// backstop.
+// Instruction budget: one UC_HOOK_CODE over the whole address space counts every
+// instruction (exact, readable from hooks) and stops the run at the budget. It is the native
+// fast path's C counter (fastpath.ts), which calls the JavaScript counter below only where
+// something may happen (the budget, an interrupt line, a stop, the deadline); without a C
+// compiler the JavaScript counter sees every instruction. Unicorn's own `count` argument is
+// not used: its counter is not readable, and switching it on/off between runs flushes the
+// translation cache. The counter checks the wall-clock deadline.
 import koffi from 'koffi';
 import {
   BudgetExceededError,
@@ -23,6 +25,7 @@ import {
 } from '../machine.ts';
 import { loadHostMemory, loadUnicorn, unicornVersionOf, type UnicornLib } from './ffi.ts';
 import { UcEngine } from './engine.ts';
+import { AK, loadFastPath } from './fastpath.ts';
 import {
   UC_CTL_TB_FLUSH_WRITE,
   UC_CTL_TB_REMOVE_CACHE_WRITE,
@@ -32,6 +35,7 @@ import {
   UC_HOOK_INSN_INVALID,
   UC_HOOK_INTR,
   UC_HOOK_MEM_INVALID,
+  UC_HOOK_MEM_WRITE,
   UC_MEM_TYPE_TEXT,
   UC_MODE_BIG_ENDIAN,
   UC_QUERY_PAGE_SIZE,
@@ -89,6 +93,8 @@ interface Region {
   ptr: unknown;
   /** no code runs here: written directly */
   data: boolean;
+  /** byte offset of this region's page map in the fast path's state (one byte per 4 KiB page), or -1: untracked */
+  map: number;
 }
 
 /** the counter hook looks at the clock once per this many instructions (a power of two) */
@@ -112,23 +118,27 @@ export class UnicornMachine implements Machine {
   /** mapping granule: 4 KiB, or the target's page size when larger */
   private readonly page: bigint = PAGE;
 
-  // run state, read by the counter hook
-  private count = 0;
+  // run state, read by the counter hook. With the native fast path the count, the last two
+  // instructions and skipInsn live in its C state (ak_state), read through these accessors.
+  private jsCount = 0;
+  private jsSkip = false;
+  private jsLast: { addr: bigint; size: number } | undefined;
+  private jsCurrent: { addr: bigint; size: number } | undefined;
+  /** the fast path's state: C struct ak_state and the page maps after it */
+  private readonly ak: { ptr: unknown; len: number; u32: Uint32Array; u64: BigUint64Array; u8: Uint8Array; mapEnd: number } | null = null;
+  /** the state the page maps are relative to (the last one saved or restored) */
+  private synced: MachineState | null = null;
   private budget = 0;
   private stopBeforeCounted = false;
   /** wall-clock deadline of the run (Date.now() ms), checked every DEADLINE_EVERY instructions */
   private deadline = 0;
   private timedOut = false;
-  private line: InterruptLine | undefined;
+  private _line: InterruptLine | undefined;
   private readonly regions: Region[] = [];
   private lastRegion: Region | undefined;
-  /** an interrupt was entered at the instruction being hooked: the other code hooks skip it */
-  private skipInsn = false;
-  private last: { addr: bigint; size: number } | undefined;
-  private current: { addr: bigint; size: number } | undefined;
   private budgetHit = false;
-  private stopRequested = false;
-  private pendingError: unknown = null;
+  private _stopRequested = false;
+  private _pendingError: unknown = null;
   private running = false;
   private inCodeHook = 0;
   private hasRun = false;
@@ -155,8 +165,117 @@ export class UnicornMachine implements Machine {
     // the target's page size (sparc64: 8 KiB): uc_mem_map wants multiples of it
     const ps = [0];
     if (this.lib.uc_query(this.uc.handle, UC_QUERY_PAGE_SIZE, ps) === 0 && ps[0]! > Number(PAGE)) this.page = BigInt(ps[0]!);
+    this.ak = this.installFastPath();
     this.installCounter();
     this.installMemFaultHook();
+  }
+
+  // ------------------------------------------------------------ counter state
+
+  private get count(): number {
+    return this.ak ? this.ak.u32[AK.count / 4]! : this.jsCount;
+  }
+  private set count(v: number) {
+    if (this.ak) this.ak.u32[AK.count / 4] = v;
+    else this.jsCount = v;
+  }
+  /** an interrupt was entered at the instruction being hooked: the other code hooks skip it */
+  private get skipInsn(): boolean {
+    return this.ak ? this.ak.u32[AK.skip / 4] !== 0 : this.jsSkip;
+  }
+  private set skipInsn(v: boolean) {
+    if (this.ak) this.ak.u32[AK.skip / 4] = v ? 1 : 0;
+    else this.jsSkip = v;
+  }
+  private get current(): { addr: bigint; size: number } | undefined {
+    if (!this.ak) return this.jsCurrent;
+    const size = this.ak.u32[AK.curSize / 4]!;
+    return size ? { addr: this.ak.u64[AK.curAddr / 8]!, size } : undefined;
+  }
+  private set current(v: { addr: bigint; size: number } | undefined) {
+    if (!this.ak) this.jsCurrent = v;
+    else {
+      this.ak.u32[AK.curSize / 4] = v?.size ?? 0;
+      this.ak.u64[AK.curAddr / 8] = v?.addr ?? 0n;
+    }
+  }
+  private get last(): { addr: bigint; size: number } | undefined {
+    if (!this.ak) return this.jsLast;
+    const size = this.ak.u32[AK.lastSize / 4]!;
+    return size ? { addr: this.ak.u64[AK.lastAddr / 8]!, size } : undefined;
+  }
+  private set last(v: { addr: bigint; size: number } | undefined) {
+    if (!this.ak) this.jsLast = v;
+    else {
+      this.ak.u32[AK.lastSize / 4] = v?.size ?? 0;
+      this.ak.u64[AK.lastAddr / 8] = v?.addr ?? 0n;
+    }
+  }
+  private get line(): InterruptLine | undefined {
+    return this._line;
+  }
+  private set line(v: InterruptLine | undefined) {
+    this._line = v;
+    this.syncFastPath();
+  }
+  private get stopRequested(): boolean {
+    return this._stopRequested;
+  }
+  private set stopRequested(v: boolean) {
+    this._stopRequested = v;
+    this.syncFastPath();
+  }
+  private get pendingError(): unknown {
+    return this._pendingError;
+  }
+  private set pendingError(v: unknown) {
+    this._pendingError = v;
+    this.syncFastPath();
+  }
+
+  /** Tells the C counter when it must call the JavaScript one: at the budget, at an armed line, after a stop. */
+  private syncFastPath(): void {
+    const ak = this.ak;
+    if (!ak) return;
+    const at = this._line ? Math.max(0, Math.min(this._line.at, 0xffff_ffff)) : 0xffff_ffff;
+    ak.u32[AK.threshold / 4] = Math.min(at, Math.max(0, Math.min(this.budget, 0xffff_ffff)));
+    ak.u32[AK.force / 4] = this._stopRequested || this._pendingError !== null ? 1 : 0;
+  }
+
+  /** The C counter and page-write recorder on this engine, or null (then JavaScript counts). */
+  private installFastPath(): UnicornMachine['ak'] {
+    const fp = loadFastPath();
+    if (!fp) return null;
+    const host = loadHostMemory();
+    const len = 0x10000;
+    const ptr = host.mmap(null, len, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0);
+    if (koffi.address(ptr) === MAP_FAILED) return null;
+    const ab = koffi.view(ptr, len);
+    const ak = { ptr, len, u32: new Uint32Array(ab), u64: new BigUint64Array(ab), u8: new Uint8Array(ab), mapEnd: AK.maps };
+    // the JavaScript counter, called from C
+    const slow = this.registerCounter();
+    ak.u64[AK.slow / 8] = BigInt(koffi.address(slow) as bigint | number);
+    ak.u32[AK.threshold / 4] = 0; // until a run sets it: every instruction goes to JavaScript
+    const err = fp.ak_install(this.lib.path, this.uc.handle, ptr, UC_HOOK_CODE, UC_HOOK_MEM_WRITE);
+    if (err !== 0) {
+      host.munmap(ptr, len);
+      throw new Error(`the native instruction counter could not hook the engine (ak_install: ${err}); run with ARCHKIT_NATIVE=0`);
+    }
+    this.uc.onMemWrite = (addr, n) => this.markWritten(addr, n);
+    return ak;
+  }
+
+  /** Records pages written from the host side (the C hook sees only the guest's stores). */
+  private markWritten(addr: bigint, len: number): void {
+    const ak = this.ak;
+    if (!ak || len <= 0) return;
+    for (const r of this.regions) {
+      if (r.map < 0 || addr + big(len) <= r.base || addr >= r.end) continue;
+      const from = Number(((addr > r.base ? addr : r.base) - r.base) >> 12n);
+      const lastByte = addr + big(len) - 1n;
+      const to = Number(((lastByte < r.end ? lastByte : r.end - 1n) - r.base) >> 12n);
+      ak.u8.fill(1, r.map + from, r.map + to + 1);
+    }
   }
 
   // ------------------------------------------------------------ memory
@@ -181,7 +300,21 @@ export class UnicornMachine implements Machine {
       throw e;
     }
     const view = new Uint8Array(koffi.view(ptr, len));
-    this.regions.push({ base: start, end, view, dv: new DataView(view.buffer, view.byteOffset, len), ptr, data: opts.data === true });
+    const region: Region = { base: start, end, view, dv: new DataView(view.buffer, view.byteOffset, len), ptr, data: opts.data === true, map: -1 };
+    const ak = this.ak;
+    const pages = Math.ceil(len / 4096);
+    const n = ak ? ak.u32[AK.nregions / 4]! : 0;
+    if (ak && n < AK.maxRegions && ak.mapEnd + pages <= ak.len) {
+      // the C hook's region table (struct ak_region: base, end, map)
+      const at = (AK.regions + n * AK.regionSize) / 8;
+      ak.u64[at] = start;
+      ak.u64[at + 1] = end;
+      ak.u64[at + 2] = BigInt(ak.mapEnd);
+      region.map = ak.mapEnd;
+      ak.mapEnd += pages;
+      ak.u32[AK.nregions / 4] = n + 1;
+    }
+    this.regions.push(region);
     this.regions.sort((a, b) => (a.base < b.base ? -1 : 1));
   }
 
@@ -204,8 +337,10 @@ export class UnicornMachine implements Machine {
 
   write(addr: bigint, data: Uint8Array): void {
     const r = this.region(addr, data.length);
-    if (r?.data) r.view.set(data, Number(addr - r.base));
-    else this.uc.memWrite(addr, data);
+    if (r?.data) {
+      r.view.set(data, Number(addr - r.base));
+      if (this.ak) this.markWritten(addr, data.length);
+    } else this.uc.memWrite(addr, data);
   }
 
   readUint(addr: bigint, size: number): bigint {
@@ -244,6 +379,10 @@ export class UnicornMachine implements Machine {
       else if (size === 4) r.dv.setUint32(off, Number(v), le);
       else if (size === 2) r.dv.setUint16(off, Number(v), le);
       else r.view[off] = Number(v);
+      if (r.map >= 0) {
+        this.ak!.u8[r.map + (off >> 12)] = 1;
+        this.ak!.u8[r.map + ((off + size - 1) >> 12)] = 1;
+      }
       return;
     }
     const b = new Uint8Array(size);
@@ -256,17 +395,39 @@ export class UnicornMachine implements Machine {
   }
 
   saveState(): MachineState {
-    return { regions: this.regions.map((r) => ({ base: r.base, bytes: r.view.slice() })), cpu: this.cpu.state ? this.cpu.state.save(this.uc) : this.uc.snapshot() };
+    const st = { regions: this.regions.map((r) => ({ base: r.base, bytes: r.view.slice() })), cpu: this.cpu.state ? this.cpu.state.save(this.uc) : this.uc.snapshot() };
+    this.clearWritten();
+    this.synced = st;
+    return st;
+  }
+
+  private clearWritten(): void {
+    if (this.ak) this.ak.u8.fill(0, AK.maps, this.ak.mapEnd);
   }
 
   restoreState(st: MachineState): Array<{ base: bigint; end: bigint }> {
     if (this.running) throw new Error('restoreState() cannot be called during run()');
     if (st.regions.length !== this.regions.length) throw new Error('restoreState(): the saved state has other regions than this machine');
     const changed: Array<{ base: bigint; end: bigint }> = [];
+    // the pages written since `st` was saved or last restored are all that differ from it
+    const tracked = this.ak !== null && st === this.synced;
     st.regions.forEach((saved, i) => {
       const r = this.regions[i]!;
       if (saved.base !== r.base || saved.bytes.length !== r.view.length) throw new Error(`restoreState(): region ${i} is not the one saved`);
-      if (r.data) {
+      if (tracked && r.map >= 0) {
+        const u8 = this.ak!.u8;
+        const pages = Math.ceil(r.view.length / 4096);
+        for (let p = 0; p < pages; p++) {
+          if (!u8[r.map + p]) continue;
+          let q = p;
+          while (q + 1 < pages && u8[r.map + q + 1]) q++;
+          const from = p * 4096;
+          const to = Math.min((q + 1) * 4096, r.view.length);
+          r.view.set(saved.bytes.subarray(from, to), from);
+          if (!r.data) changed.push({ base: r.base + big(from), end: r.base + big(to) });
+          p = q;
+        }
+      } else if (r.data) {
         r.view.set(saved.bytes);
       } else if (Buffer.compare(saved.bytes, r.view) !== 0) {
         r.view.set(saved.bytes);
@@ -276,7 +437,21 @@ export class UnicornMachine implements Machine {
     if (this.cpu.state) this.cpu.state.restore(this.uc, st.cpu);
     else this.uc.restoreSnapshot(st.cpu);
     this.line = undefined;
+    this.clearWritten();
+    this.synced = st;
+    if (process.env['ARCHKIT_VERIFY_RESET'] === '1') this.verifyRestored(st);
     return changed;
+  }
+
+  /** ARCHKIT_VERIFY_RESET=1: every byte of guest RAM is the saved state's again (proof that the page record missed no write). */
+  private verifyRestored(st: MachineState): void {
+    st.regions.forEach((saved, i) => {
+      const r = this.regions[i]!;
+      if (Buffer.compare(saved.bytes, r.view) === 0) return;
+      let at = 0;
+      while (saved.bytes[at] === r.view[at]) at++;
+      throw new Error(`restoreState(): guest RAM at ${hex(r.base + big(at))} differs from the saved state after a reset (a write the page record missed)`);
+    });
   }
 
   invalidateCode(begin: bigint, end: bigint): void {
@@ -372,11 +547,22 @@ export class UnicornMachine implements Machine {
     }
   }
 
+  /** The JavaScript counter as a C function pointer, for the fast path to call. */
+  private registerCounter(): unknown {
+    const cb = koffi.register((_u: unknown, addr: number | bigint, size: number) => this.countStep(addr, size), koffi.pointer(this.lib.HookCode as never));
+    this.nativeHooks.add({ hh: 0, cb });
+    return cb;
+  }
+
+  /** Without the fast path, JavaScript sees every instruction. */
   private installCounter(): void {
-    this.addNative(
-      UC_HOOK_CODE,
-      this.lib.HookCode,
-      (_u: unknown, addr: number | bigint, size: number) => {
+    if (this.ak) return;
+    this.addNative(UC_HOOK_CODE, this.lib.HookCode, (_u: unknown, addr: number | bigint, size: number) => this.countStep(addr, size), 1n, 0n);
+  }
+
+  private countStep(addr: number | bigint, size: number): void {
+    {
+      {
         // Checked before counting: a stop asked for in a hook that also moved the pc
         // (Unicorn then resumes) takes effect here, before the next instruction.
         if ((this.count & (DEADLINE_EVERY - 1)) === DEADLINE_EVERY - 1 && Date.now() > this.deadline) {
@@ -412,10 +598,8 @@ export class UnicornMachine implements Machine {
         this.last = this.current;
         this.current = { addr: big(addr), size };
         this.count++;
-      },
-      1n,
-      0n,
-    );
+      }
+    }
   }
 
   private installMemFaultHook(): void {
@@ -672,6 +856,7 @@ export class UnicornMachine implements Machine {
     this.uc.close();
     const host = loadHostMemory();
     for (const r of this.regions.splice(0)) host.munmap(r.ptr, r.view.length);
+    if (this.ak) host.munmap(this.ak.ptr, this.ak.len);
     this.lastRegion = undefined;
     for (const h of this.nativeHooks) koffi.unregister(h.cb as bigint);
     this.nativeHooks.clear();
