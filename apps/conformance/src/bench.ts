@@ -16,6 +16,8 @@ import { writeJsonFile } from './report/json.ts';
 import { renderTable } from './report/table.ts';
 import type { Machine } from '@archkit/generic-core/machine/machine';
 import type { UnicornCpu } from '@archkit/generic-core/machine/unicorn/machine';
+import { UcEngine } from '@archkit/generic-core/machine/unicorn/engine';
+import { UC_QUERY_PAGE_SIZE } from '@archkit/generic-core/machine/unicorn/api';
 import type { ArchModule } from '@archkit/generic-core/contracts/port';
 
 const HELP = `Usage: npm run bench -- [--arch LIST] [--reps N] [--floor-runs N] [--no-processes] [--json FILE]
@@ -55,7 +57,40 @@ export interface FloorCpu {
   unicorn: UnicornCpu;
 }
 
-type CreateMachine = (cpu: UnicornCpu) => Machine;
+/** What the floor runs on: a fresh engine with the few calls it makes. */
+type FloorEngine = Pick<Machine, 'map' | 'write' | 'run' | 'close'>;
+type CreateMachine = (cpu: UnicornCpu) => FloorEngine;
+
+/**
+ * The bare engine: Unicorn itself (uc_open, uc_mem_map, uc_mem_write, uc_emu_start with no
+ * timeout, uc_close), with none of the machine's hooks; in the state firmware hands over
+ * when the CPU model says it needs one (UnicornCpu.bare).
+ */
+export function bareEngine(cpu: UnicornCpu): FloorEngine {
+  const uc = UcEngine.open(cpu.arch, cpu.mode, cpu.model);
+  try {
+    cpu.bare?.(uc);
+  } catch (e) {
+    uc.close();
+    throw e;
+  }
+  return {
+    map: (base, size) => {
+      // the target's page size when larger (sparc64: 8 KiB)
+      const ps = [0];
+      const page = uc.lib.uc_query(uc.handle, UC_QUERY_PAGE_SIZE, ps) === 0 && ps[0]! > size ? ps[0]! : size;
+      uc.memMap(base, page, 7);
+    },
+    write: (addr, data) => uc.memWrite(addr, data),
+    run: (pc, limits, until) => {
+      // Unicorn's own count stops it too (sparc64 2.0.1 never returns at `until`)
+      const err = uc.start(pc, until ?? 0n, 0n, FLOOR_INSNS);
+      if (err) throw new Error(`the bare engine stopped with uc_err ${err} at pc=0x${uc.regRead(cpu.registers[cpu.pc] as number).toString(16)}`);
+      return { instructions: limits.instructions, reason: 'until' };
+    },
+    close: () => uc.close(),
+  };
+}
 
 /** Median ms of: create engine, map a page, write and run FLOOR_INSNS no-ops, close. */
 export function measureFloor(create: CreateMachine, cpu: FloorCpu, runs: number): { ms: number } {
@@ -129,8 +164,8 @@ export async function bench(
   const out: ArchBench[] = [];
   for (const a of arches) {
     const cpu = await (opts.cpuOf ?? portCpu)(a.arch);
-    // a CPU that cannot run a few no-ops on a bare engine (no boot state: powerpc64's POWER10)
-    // has no floor; its ratios are left out
+    // a CPU that cannot run a few no-ops on a bare engine has no floor; its ratios are left
+    // out (a CPU model's `bare` puts the engine in the state firmware hands over first)
     let floor = { ms: NaN };
     try {
       floor = measureFloor(opts.createMachine, cpu, opts.floorRuns);
@@ -178,7 +213,7 @@ export function renderBench(r: BenchReport): string {
     r.arches.map((a) => [a.arch, f(a.floorMs, 3), f(a.warmMedianMs), `${f(a.warmRatio, 1)}x`, f(a.coldMedianMs), `${f(a.coldRatio, 1)}x`]),
   );
   s += `
-floor: median of fresh engines (create, map 4 KiB, run ${FLOOR_INSNS} no-ops, close)
+floor: median of fresh bare Unicorn engines (uc_open, map 4 KiB, run ${FLOOR_INSNS} no-ops, uc_close: no hooks)
 `;
   s += `warm/cold: median over scenarios of each one's later / first run in a fresh runner; ratio = / floor
 `;
@@ -223,7 +258,6 @@ export async function benchMain(argv: string[]): Promise<number> {
       return 0;
     }
     const { createRunner } = (await import('./runner.ts')) as { createRunner: () => Runner | Promise<Runner> };
-    const { createUnicornMachine } = await import('@archkit/generic-core/machine/unicorn/machine');
     const runner = await createRunner();
     const ids = matrixScenarios(runner.listScenarios());
     // an arch whose lib cannot be loaded (malformed arch.json, ...) is left out, with its error
@@ -234,7 +268,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     const report = await bench(runner, arches, ids, {
       reps: Number(o['reps'] ?? 4),
       floorRuns: Number(o['floor-runs'] ?? 30),
-      createMachine: createUnicornMachine,
+      createMachine: bareEngine,
       ...(o['no-processes'] ? {} : { runCli: runCliProcess }),
       log: (s) => process.stderr.write(s + '\n'),
     });

@@ -122,7 +122,7 @@ export function createRunner(config: { libsDir?: string } = {}): Runner {
       ...(o.origin ? { origin: o.origin } : {}),
       observed: o.observed,
       guestInstructions: o.guestInstructions,
-      ms: Math.round((performance.now() - t0) * 10) / 10,
+      ms: Math.round((performance.now() - t0) * 100) / 100,
     });
     const why = def.unsupported?.(d) ?? (def.needsIrq || sweep ? noIrqReason(p) : undefined);
     if (why) return report({ status: 'unsupported', message: why, observed: {}, guestInstructions: 0 });

@@ -488,6 +488,7 @@ export const cpu: CpuModel = {
     pc: 'pc',
     calibratedWith: CALIBRATED_WITH,
     calibrate: () => void calibrate(),
+    bare: (uc) => setHv(uc, calibrate()),
   },
   /** MSR[PR]: 0 supervisor (hypervisor), 1 problem state. */
   userPrivilege: 1,

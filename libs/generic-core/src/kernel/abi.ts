@@ -118,7 +118,19 @@ export function genericSigaction(wordSize: number): FrameLayout {
   };
 }
 
-export function makeAbi(wordSize: number, o: AbiOverrides = {}): Abi {
+const abis = new WeakMap<AbiOverrides, Map<number, Abi>>();
+const NO_OVERRIDES: AbiOverrides = {};
+
+/** The arch's ABI constants, built once per descriptor's overrides (every Kernel asks). */
+export function makeAbi(wordSize: number, o: AbiOverrides = NO_OVERRIDES): Abi {
+  let byWord = abis.get(o);
+  if (!byWord) abis.set(o, (byWord = new Map()));
+  let abi = byWord.get(wordSize);
+  if (!abi) byWord.set(wordSize, (abi = buildAbi(wordSize, o)));
+  return abi;
+}
+
+function buildAbi(wordSize: number, o: AbiOverrides): Abi {
   const errno = Object.fromEntries(Object.entries({ ...GENERIC_ERRNO, ...o.errno }).map(([k, v]) => [k, BigInt(v!)])) as Abi['errno'];
   const sig = { ...GENERIC_SIGNALS, ...o.signals } as Abi['sig'];
   const saAll = { ...GENERIC_SA, ...o.sa } as Record<SaName, number | null>;

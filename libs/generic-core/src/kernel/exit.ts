@@ -39,12 +39,56 @@ export function snapshotResults(k: KernelApi, t: Task): void {
   // the results page only (the mm's image, or guest memory when it is loaded)
   const loaded = (k as KernelApi & { loadedMm?: unknown }).loadedMm === t.mm;
   const img = loaded ? k.m.read(k.desc.memory.user + USER_RESULTS, 0x1000) : k.mmImage(t.mm).subarray(Number(USER_RESULTS), Number(USER_RESULTS) + 0x1000);
-  const slots = new Map<bigint, bigint>();
-  const base = 0;
-  const dv = new DataView(img.buffer, img.byteOffset, img.byteLength);
-  const le = k.desc.endian === 'little';
-  for (let off = 0; off < 0x1000; off += 8) {
-    slots.set(BigInt(off / 8), k.wordSize === 8 ? dv.getBigUint64(base + off, le) : BigInt(dv.getUint32(base + off, le)));
-  }
+  const slots = new ResultSlots(img.slice(), k.wordSize, k.desc.endian === 'little');
   k.results.set(t.pid, slots);
+}
+
+/**
+ * One task's results page as slot index -> word, decoded on first use (most runs read a few
+ * slots of a few tasks, and every exiting task leaves a page).
+ */
+export class ResultSlots implements ReadonlyMap<bigint, bigint> {
+  private decoded: Map<bigint, bigint> | undefined;
+  constructor(
+    private readonly page: Uint8Array,
+    private readonly wordSize: number,
+    private readonly le: boolean,
+  ) {}
+  private map(): Map<bigint, bigint> {
+    if (this.decoded) return this.decoded;
+    const m = new Map<bigint, bigint>();
+    const dv = new DataView(this.page.buffer, this.page.byteOffset, this.page.byteLength);
+    for (let off = 0; off < this.page.length; off += 8) {
+      m.set(BigInt(off / 8), this.wordSize === 8 ? dv.getBigUint64(off, this.le) : BigInt(dv.getUint32(off, this.le)));
+    }
+    return (this.decoded = m);
+  }
+  get size(): number {
+    return this.map().size;
+  }
+  get(i: bigint): bigint | undefined {
+    if (this.decoded) return this.decoded.get(i);
+    const off = Number(i) * 8;
+    if (i < 0n || off >= this.page.length) return undefined;
+    const dv = new DataView(this.page.buffer, this.page.byteOffset, this.page.byteLength);
+    return this.wordSize === 8 ? dv.getBigUint64(off, this.le) : BigInt(dv.getUint32(off, this.le));
+  }
+  has(i: bigint): boolean {
+    return i >= 0n && Number(i) * 8 < this.page.length;
+  }
+  forEach(cb: (v: bigint, i: bigint, m: ReadonlyMap<bigint, bigint>) => void): void {
+    this.map().forEach((v, i) => cb(v, i, this));
+  }
+  entries(): MapIterator<[bigint, bigint]> {
+    return this.map().entries();
+  }
+  keys(): MapIterator<bigint> {
+    return this.map().keys();
+  }
+  values(): MapIterator<bigint> {
+    return this.map().values();
+  }
+  [Symbol.iterator](): MapIterator<[bigint, bigint]> {
+    return this.map().entries();
+  }
 }

@@ -6,6 +6,9 @@ import type { CloneArgs, Gen, KernelApi, Task } from './types.ts';
 import { CLONE_VFORK, CLONE_VM, ERESTARTNOINTR, SIG_DFL } from './abi.ts';
 import { MAX_TASKS, TASK_STACK, TASK_STRUCT_SIZE, THREAD_SIZE, taskStructsBase } from './layout.ts';
 
+/** zeros for a new task_struct and kernel stack (never written) */
+const ZEROS = new Uint8Array(Number(THREAD_SIZE > TASK_STRUCT_SIZE ? THREAD_SIZE : TASK_STRUCT_SIZE));
+
 export function allocTask(k: KernelApi, comm: string, kthread: boolean): Task {
   const pid = k.tasks.length;
   if (pid >= MAX_TASKS) k.bug('fork', `out of task slots (${MAX_TASKS})`);
@@ -29,8 +32,8 @@ export function allocTask(k: KernelApi, comm: string, kthread: boolean): Task {
     blocked: 0n,
     arch: {},
   };
-  k.m.write(addr, new Uint8Array(Number(TASK_STRUCT_SIZE)));
-  k.m.write(stackBase, new Uint8Array(Number(THREAD_SIZE)));
+  k.m.write(addr, ZEROS.subarray(0, Number(TASK_STRUCT_SIZE)));
+  k.m.write(stackBase, ZEROS.subarray(0, Number(THREAD_SIZE)));
   k.writeWord(addr + TASK_STACK, stackBase);
   k.tasks.push(t);
   return t;

@@ -125,7 +125,7 @@ export class Kernel implements KernelApi {
   readonly syscalls: SyscallEntry[] = [];
   readonly exits: ExitToUser[] = [];
   readonly trace: string[] = [];
-  readonly results = new Map<number, Map<bigint, bigint>>();
+  readonly results = new Map<number, ReadonlyMap<bigint, bigint>>();
   readonly output: string[] = [];
   readonly handledWork: Record<string, number> = {};
   readonly irqs: IrqRecord[] = [];

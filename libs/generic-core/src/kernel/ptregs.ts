@@ -23,7 +23,14 @@ export interface PtRegsLayout {
 }
 
 /** The pt_regs layout an arch descriptor describes. */
+const layouts = new WeakMap<ArchDescriptor, PtRegsLayout>();
 export function ptRegsLayout(desc: ArchDescriptor): PtRegsLayout {
+  let l = layouts.get(desc);
+  if (!l) layouts.set(desc, (l = buildLayout(desc)));
+  return l;
+}
+
+function buildLayout(desc: ArchDescriptor): PtRegsLayout {
   return {
     size: desc.ptRegs.size,
     fields: desc.ptRegs.fields as PtRegsLayout['fields'],
@@ -39,19 +46,33 @@ export function toSigned(v: bigint, bytes: number): bigint {
   return BigInt.asIntN(bytes * 8, v);
 }
 
+/** A layout's fields by name and by register, built once per layout (a PtRegs is made at every entry). */
+const indexes = new WeakMap<PtRegsLayout, { byName: Map<string, PtRegsField>; byReg: Map<string, PtRegsField> }>();
+function indexOf(layout: PtRegsLayout): { byName: Map<string, PtRegsField>; byReg: Map<string, PtRegsField> } {
+  let ix = indexes.get(layout);
+  if (!ix) {
+    ix = { byName: new Map(), byReg: new Map() };
+    for (const f of layout.fields) {
+      ix.byName.set(f.name, f);
+      if (f.reg) ix.byReg.set(f.reg, f);
+    }
+    indexes.set(layout, ix);
+  }
+  return ix;
+}
+
 export class PtRegs {
-  private readonly byName = new Map<string, PtRegsField>();
-  private readonly byReg = new Map<string, PtRegsField>();
+  private readonly byName: Map<string, PtRegsField>;
+  private readonly byReg: Map<string, PtRegsField>;
 
   constructor(
     readonly m: Machine,
     readonly base: bigint,
     readonly layout: PtRegsLayout,
   ) {
-    for (const f of layout.fields) {
-      this.byName.set(f.name, f);
-      if (f.reg) this.byReg.set(f.reg, f);
-    }
+    const ix = indexOf(layout);
+    this.byName = ix.byName;
+    this.byReg = ix.byReg;
   }
 
   field(name: string): PtRegsField {

@@ -65,12 +65,24 @@ function switchMm(k: KernelApi, next: Task): void {
   if (next.mm) k.loadMm(next.mm);
 }
 
+const USER_PAGE = 0x1000;
+
 /** Puts `mm`'s image in the user region (saving the one there). */
 export function loadMm(k: KernelApi & { loadedMm: Mm | null }, mm: Mm): void {
   if (mm === k.loadedMm) return;
   const mem = k.desc.memory;
-  if (k.loadedMm) k.loadedMm.image = k.m.read(mem.user, Number(mem.userSize));
-  k.m.write(mem.user, mm.image);
+  const out = k.loadedMm ? k.m.read(mem.user, Number(mem.userSize)) : null;
+  if (k.loadedMm) k.loadedMm.image = out!;
+  // only the pages that differ: a write to the user region drops the translations of the
+  // code on it, and a forked child's image is mostly its parent's
+  const img = mm.image;
+  const cur = out ?? k.m.peek(mem.user, Number(mem.userSize));
+  for (let off = 0; off < img.length; off += USER_PAGE) {
+    let end = off;
+    while (end < img.length && Buffer.compare(img.subarray(end, end + USER_PAGE), cur.subarray(end, end + USER_PAGE)) !== 0) end += USER_PAGE;
+    if (end > off) k.m.write(mem.user + BigInt(off), img.subarray(off, Math.min(end, img.length)));
+    off = end;
+  }
   k.loadedMm = mm;
 }
 

@@ -195,7 +195,7 @@ export interface KernelApi {
   readonly syscalls: SyscallEntry[];
   readonly exits: ExitToUser[];
   readonly trace: string[];
-  readonly results: Map<number, Map<bigint, bigint>>;
+  readonly results: Map<number, ReadonlyMap<bigint, bigint>>;
   readonly output: string[];
   readonly handledWork: Record<string, number>;
   /** interrupts the CPU took, in order (C12) */

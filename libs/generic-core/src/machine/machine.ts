@@ -49,6 +49,8 @@ export interface Machine {
    */
   map(base: bigint, size: number, perms?: Perm, opts?: { data?: boolean }): void;
   read(addr: bigint, len: number): Uint8Array;
+  /** Guest RAM without a copy: a live view (valid until the next write or run; never write to it). Falls back to read(). */
+  peek(addr: bigint, len: number): Uint8Array;
   write(addr: bigint, data: Uint8Array): void;
   /** Word access in the guest's endianness; size in bytes (1, 2, 4, 8). */
   readUint(addr: bigint, size: number): bigint;

@@ -118,19 +118,32 @@ export function fillValue(seed: bigint, i: number): bigint {
   return seed + BigInt(i) * 0x01010101n;
 }
 
-/** Compiled partials by template text (a mutant's port object carries the same text again). */
-const cache = new Map<string, Map<string, HandlebarsTemplateDelegate>>();
+/**
+ * The partials of one user.hbs, compiled once: each {{#*inline}} body is compiled on its
+ * own and registered in a Handlebars environment of this file's. (Compiling the whole
+ * file in front of each call re-ran every inline decorator at every op of every program.)
+ */
+const cache = new Map<string, { hb: typeof Handlebars; calls: Map<string, HandlebarsTemplateDelegate> }>();
+const OPTIONS = { noEscape: true, strict: true } as const;
 
 function partial(ctx: CompileContext, name: string): HandlebarsTemplateDelegate {
-  let m = cache.get(ctx.templates.text);
-  if (!m) cache.set(ctx.templates.text, (m = new Map()));
-  let t = m.get(name);
+  let env = cache.get(ctx.templates.text);
+  if (!env) {
+    const hb = Handlebars.create();
+    for (const st of Handlebars.parse(ctx.templates.text).body) {
+      const d = st as hbs.AST.Statement & { type: string; path?: { original?: unknown }; params?: Array<{ value?: unknown }>; program?: hbs.AST.Program };
+      if (d.type !== 'DecoratorBlock' || d.path?.original !== 'inline' || typeof d.params?.[0]?.value !== 'string' || !d.program) continue;
+      hb.registerPartial(d.params[0].value, hb.compile(d.program, OPTIONS));
+    }
+    cache.set(ctx.templates.text, (env = { hb, calls: new Map() }));
+  }
+  let t = env.calls.get(name);
   if (!t) {
-    if (!new RegExp(`{{#\\*inline\\s+"${name}"`).test(ctx.templates.text)) {
+    if (!env.hb.partials[name]) {
       throw new Error(`${ctx.templates.file}: no partial "${name}" (expected {{#*inline "${name}"}}...{{/inline}})`);
     }
-    t = Handlebars.compile(`${ctx.templates.text}{{> ${name}}}`, { noEscape: true, strict: true });
-    m.set(name, t);
+    t = env.hb.compile(`{{> ${name}}}`, OPTIONS);
+    env.calls.set(name, t);
   }
   return t;
 }

@@ -67,6 +67,12 @@ export interface UnicornCpu {
   /** uc_cpu_<arch> model (unicorn/<arch>.h); the arch's Unicorn default when absent */
   model?: number;
   /**
+   * Puts a bare engine (no port boot) in the state firmware hands over, where it runs
+   * instructions at all (powerpc64's POWER10 takes a hypervisor decrementer exception at
+   * once out of reset until MSR[HV] is on). Only the bench's bare-engine floor needs it.
+   */
+  bare?(uc: UcEngine): void;
+  /**
    * Unicorn's pc write does not leave the translated block being executed (sparc64: its
    * reg_write sets no quit request, and the block goes on from its own next instruction).
    * A pc write from a code hook (or leaveBlock()) then ends the emulation there and the
@@ -333,6 +339,13 @@ export class UnicornMachine implements Machine {
     if (!r) return this.uc.memRead(addr, len); // unmapped or across regions: the emulator's answer
     const off = Number(addr - r.base);
     return r.view.slice(off, off + len);
+  }
+
+  peek(addr: bigint, len: number): Uint8Array {
+    const r = this.region(addr, len);
+    if (!r) return this.read(addr, len);
+    const off = Number(addr - r.base);
+    return r.view.subarray(off, off + len);
   }
 
   write(addr: bigint, data: Uint8Array): void {
