@@ -1,6 +1,7 @@
 // The `archkit` command line: list, conformance, mutants, oracle, merge, status.
 // Hand-rolled argv parsing; exit codes: 0 ok, 1 failures / survivors / runtime errors, 2 usage errors.
 
+import { availableParallelism } from 'node:os';
 import { realpathSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ArchError, ArchInfo, ArchReport, MutantInfo, Report, Runner, ScenarioInfo, ScenarioReport } from './types.ts';
@@ -146,9 +147,10 @@ Options:
                      interrupt at each instruction where interrupts are enabled, each run
                      checked and compared with the run without it (irq.sweep always is);
                      the report gives the injection points per scenario
-  --jobs N           worker threads, each running whole arches (default: one per core,
-                     or ARCHKIT_JOBS; 1 runs everything in this thread); the report is
-                     the same whatever N is
+  --jobs N           threads, each running whole arches (default: ARCHKIT_JOBS, else
+                     one per core for a run long enough to pay a thread's start-up,
+                     about 1500 scenario runs a thread; 1 runs everything in this
+                     thread); the report is the same whatever N is
   --json FILE        write the JSON report (see README: report format): the arches'
                      results, the summary, and meta (commit, branch, time, Node, the
                      Unicorn and assembler versions)
@@ -185,7 +187,7 @@ Options:
   --scenario GLOBS   scenario id globs, as for "archkit conformance" (default: all)
   --mutant GLOBS     mutant id globs (default: every mutant of each arch)
   --entry-model M    as for "archkit conformance": run under model M, or "all"
-  --jobs N           worker threads, each running whole mutants (default: one per core)
+  --jobs N           threads, each running whole mutants (default: as for conformance)
   --json FILE        write { mutants: [...], summary: { killed, survived, errors } }
                      ("-": stdout)
   --no-baseline      skip the unmutated baseline run
@@ -442,17 +444,30 @@ function fmtMs(ms: number): string {
 
 // ---------------------------------------------------------------- commands
 
+/** Scenario runs one interrupt sweep stands for (one per instruction where an interrupt can come). */
+const SWEEP_RUNS = 400;
 /**
- * Worker threads for `n` jobs: --jobs (or ARCHKIT_JOBS), else one per core; none when the
- * CLI runs an injected runner (tests) or for a single job.
+ * Scenario runs that pay for one more thread: a worker thread takes ~0.3 s to start (its
+ * modules, its engines), and on these 2-vCPU machines a second thread adds about a third of
+ * a core's throughput, not a core. Below this a run is faster on one thread.
  */
-function jobCount(io: CliIO, p: ParsedArgs, n: number): number {
+const RUNS_PER_THREAD = 1500;
+
+/**
+ * Threads for these jobs: --jobs (or ARCHKIT_JOBS), else one per core when the work is long
+ * enough to pay for them (see RUNS_PER_THREAD); none when the CLI runs an injected runner
+ * (tests) or for a single job.
+ */
+function jobCount(io: CliIO, p: ParsedArgs, jobs: Job[]): number {
   if (io.createRunner) return 0;
   const v = (typeof p.opts['jobs'] === 'string' ? p.opts['jobs'] : undefined) ?? io.env['ARCHKIT_JOBS'];
-  if (v === undefined) return workerCount(n);
+  if (v === undefined) {
+    const runs = jobs.reduce((n, j) => n + j.ids.reduce((m, id) => m + (id.endsWith('.sweep') || j.sweep?.includes(id) ? SWEEP_RUNS : 1), 0), 0);
+    return workerCount(jobs.length, Math.max(1, Math.min(availableParallelism(), Math.floor(runs / RUNS_PER_THREAD))));
+  }
   const k = Number(v);
   if (!Number.isInteger(k) || k < 1) throw new UsageError(`--jobs needs a positive whole number, got "${v}"`);
-  return workerCount(n, k === 1 ? 0 : k);
+  return workerCount(jobs.length, k);
 }
 
 async function getRunner(io: CliIO): Promise<Runner> {
@@ -571,7 +586,7 @@ async function cmdConformance(io: CliIO, p: ParsedArgs): Promise<number> {
   let reports: ArchReport[];
   try {
     reports = allReports(
-      await runJobs(runner, jobs, jobCount(io, p, jobs.length), (j, r) =>
+      await runJobs(runner, jobs, jobCount(io, p, jobs), (j, r) =>
         progress.line(`${runLabel(runs[j]!.arch.arch, runs[j]!.model)} ${r.id} ${r.status} ${fmtMs(r.ms)}`, r.status === 'fail'),
       ),
     );
@@ -643,7 +658,7 @@ async function cmdMutants(io: CliIO, p: ParsedArgs): Promise<number> {
       jobs.push({ arch: a.arch, ids: quick, mutant: m.id, ...em });
     }
   }
-  const workers = jobCount(io, p, jobs.length);
+  const workers = jobCount(io, p, jobs);
   const settled = async (js: Job[], at: (i: number) => Unit): Promise<Array<ArchReport | Error>> => {
     // one job's error (a mutant that does not apply) is that mutant's result, not the run's end
     const rs = await runJobs(runner, js, workers);

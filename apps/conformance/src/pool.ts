@@ -16,16 +16,26 @@ export interface Job {
   sweep?: string[];
 }
 
+/** The whole job list, once per worker: it claims jobs itself from the shared counter. */
 export interface JobMessage {
-  type: 'run';
-  job: number;
-  spec: Job;
+  type: 'jobs';
+  specs: Job[];
+  /** Int32Array over it: [0] the next job to claim */
+  next: SharedArrayBuffer;
 }
 
 export type WorkerReply =
+  | { type: 'start'; job: number }
   | { type: 'result'; job: number; r: ScenarioReport }
   | { type: 'done'; job: number; rep: ArchReport }
-  | { type: 'error'; job: number; name: string; message: string };
+  | { type: 'error'; job: number; name: string; message: string }
+  | { type: 'idle' };
+
+/** Claims the next job index, or -1 when none is left (any thread: Atomics on shared memory). */
+export function claim(next: Int32Array, total: number): number {
+  const i = Atomics.add(next, 0, 1);
+  return i < total ? i : -1;
+}
 
 /** How many workers to use for `jobs` jobs: --jobs, else the cores (one job: none). */
 export function workerCount(jobs: number, requested?: number): number {
@@ -42,23 +52,29 @@ function workerUrl(): URL {
 /**
  * Runs every job and returns, in job order, each one's report or the error that ended it
  * (one job's error does not stop the others). `workers` 0 runs them here, one after
- * another, on `local`. onResult sees each scenario as it finishes (job index first).
+ * another, on `local`. Otherwise `workers` threads share them: this one (on `local`) and
+ * workers - 1 worker threads, each claiming the next job from a shared counter as it
+ * finishes one, so no thread waits on another to hand it work. onResult sees each scenario
+ * as it finishes (job index first).
  */
 export async function runJobs(local: Runner, jobs: Job[], workers: number, onResult?: (job: number, r: ScenarioReport) => void): Promise<Array<ArchReport | Error>> {
   const out: Array<ArchReport | Error> = new Array(jobs.length);
-  if (workers <= 0) {
-    for (const [i, j] of jobs.entries()) {
-      try {
-        out[i] = await local.runArch(j.arch, j.ids, optsOf(j, (r) => onResult?.(i, r)));
-      } catch (e) {
-        out[i] = e instanceof Error ? e : new Error(String(e));
-      }
+  const runHere = async (i: number): Promise<void> => {
+    const j = jobs[i]!;
+    try {
+      out[i] = await local.runArch(j.arch, j.ids, optsOf(j, (r) => onResult?.(i, r)));
+    } catch (e) {
+      out[i] = e instanceof Error ? e : new Error(String(e));
     }
+  };
+  if (workers <= 0) {
+    for (let i = 0; i < jobs.length; i++) await runHere(i);
     return out;
   }
-  let next = 0;
+  const shared = new SharedArrayBuffer(4);
+  const next = new Int32Array(shared);
   let broken: Error | undefined;
-  const one = (): Promise<void> =>
+  const thread = (): Promise<void> =>
     new Promise<void>((resolveWorker) => {
       const w = new Worker(workerUrl(), { execArgv: process.execArgv });
       let running = -1;
@@ -66,32 +82,33 @@ export async function runJobs(local: Runner, jobs: Job[], workers: number, onRes
         void w.terminate();
         resolveWorker();
       };
-      const take = () => {
-        if (broken || next >= jobs.length) return finish();
-        running = next++;
-        w.postMessage({ type: 'run', job: running, spec: jobs[running]! } satisfies JobMessage);
-      };
       w.on('message', (m: WorkerReply) => {
-        if (m.type === 'result') onResult?.(m.job, m.r);
-        else if (m.type === 'done') {
-          out[m.job] = m.rep;
-          take();
-        } else {
+        if (m.type === 'start') running = m.job;
+        else if (m.type === 'result') onResult?.(m.job, m.r);
+        else if (m.type === 'done') out[m.job] = m.rep;
+        else if (m.type === 'error') {
           const e = new Error(m.message);
           e.name = m.name;
           out[m.job] = e;
-          take();
-        }
+        } else finish();
       });
       // the worker itself died (not a job's error): the job it ran fails, the rest stop
       w.on('error', (e) => {
         if (running >= 0 && out[running] === undefined) out[running] = e;
         broken ??= e;
+        Atomics.store(next, 0, jobs.length);
         finish();
       });
-      take();
+      w.postMessage({ type: 'jobs', specs: jobs, next: shared } satisfies JobMessage);
     });
-  await Promise.all(Array.from({ length: workers }, one));
+  const here = async (): Promise<void> => {
+    for (let i = claim(next, jobs.length); i >= 0 && !broken; i = claim(next, jobs.length)) {
+      await runHere(i);
+      // let the workers' messages (progress, reports) in between jobs
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  await Promise.all([...Array.from({ length: workers - 1 }, thread), here()]);
   for (let i = 0; i < out.length; i++) out[i] ??= broken ?? new Error('the job was not run');
   return out;
 }

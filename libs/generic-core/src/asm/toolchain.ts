@@ -3,12 +3,14 @@
 // and turning tool diagnostics into AsmErrors that point at the source line.
 
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, posix } from 'node:path';
+import { delimiter, dirname, join, posix } from 'node:path';
 import { AsmError, type AsmSource, type AssembleOptions, type AssembleResult, type Assembler } from './assembler.ts';
 import { readElf, SHF_ALLOC, SHN_LORESERVE, SHN_UNDEF, STT_FILE, STT_SECTION, type ElfFile } from './elf.ts';
 import { ASM_IDENT, constantLine } from './offsets.ts';
+import { asmCacheDir, asmCacheDisabled } from './cache.ts';
 
 export const DEFAULT_TIMEOUT_MS = 20_000;
 
@@ -82,17 +84,53 @@ export function runTool(display: string, bin: string, args: string[], o: RunOpti
 }
 
 const versions = new Map<string, string>();
-/** `bin --version` (or other args), first matching line, cached per process. */
+/**
+ * `bin --version` (or other args), cached per process and on disk by the binary's identity
+ * (path, size, mtime, inode): a version run costs ~10 ms a tool, every process, otherwise.
+ */
 export function toolVersionText(bin: string, args: string[] = ['--version']): string {
   const key = `${bin}\0${args.join('\0')}`;
   let v = versions.get(key);
+  if (v !== undefined) return v;
+  const disk = versionCacheFile(bin, args);
+  if (disk) {
+    try {
+      v = readFileSync(disk, 'utf8');
+    } catch {
+      /* not cached yet */
+    }
+  }
   if (v === undefined) {
     spawns++;
     const r = spawnSync(bin, args, { encoding: 'utf8', timeout: DEFAULT_TIMEOUT_MS, killSignal: 'SIGKILL', env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
     v = r.error || r.status !== 0 ? '' : `${r.stdout}${r.stderr}`;
-    versions.set(key, v);
+    if (disk && v !== '') {
+      try {
+        mkdirSync(dirname(disk), { recursive: true });
+        const tmp = `${disk}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+        writeFileSync(tmp, v);
+        renameSync(tmp, disk);
+      } catch {
+        /* an unwritable cache: memory only */
+      }
+    }
   }
+  versions.set(key, v);
   return v;
+}
+
+function versionCacheFile(bin: string, args: string[]): string | undefined {
+  if (asmCacheDisabled()) return undefined;
+  const dir = asmCacheDir();
+  const path = findOnPath(bin);
+  if (!dir || !path) return undefined;
+  try {
+    const st = statSync(path);
+    const id = createHash('sha256').update(JSON.stringify([path, args, st.size, st.mtimeMs, st.ino])).digest('hex').slice(0, 32);
+    return join(dir, 'versions', id);
+  } catch {
+    return undefined;
+  }
 }
 
 export function hostTriple(): string | undefined {

@@ -123,28 +123,24 @@ export function fillValue(seed: bigint, i: number): bigint {
  * own and registered in a Handlebars environment of this file's. (Compiling the whole
  * file in front of each call re-ran every inline decorator at every op of every program.)
  */
-const cache = new Map<string, { hb: typeof Handlebars; calls: Map<string, HandlebarsTemplateDelegate> }>();
+const cache = new Map<string, typeof Handlebars>();
 const OPTIONS = { noEscape: true, strict: true } as const;
 
 function partial(ctx: CompileContext, name: string): HandlebarsTemplateDelegate {
-  let env = cache.get(ctx.templates.text);
-  if (!env) {
-    const hb = Handlebars.create();
+  let hb = cache.get(ctx.templates.text);
+  if (!hb) {
+    hb = Handlebars.create();
     for (const st of Handlebars.parse(ctx.templates.text).body) {
       const d = st as hbs.AST.Statement & { type: string; path?: { original?: unknown }; params?: Array<{ value?: unknown }>; program?: hbs.AST.Program };
       if (d.type !== 'DecoratorBlock' || d.path?.original !== 'inline' || typeof d.params?.[0]?.value !== 'string' || !d.program) continue;
       hb.registerPartial(d.params[0].value, hb.compile(d.program, OPTIONS));
     }
-    cache.set(ctx.templates.text, (env = { hb, calls: new Map() }));
+    cache.set(ctx.templates.text, hb);
   }
-  let t = env.calls.get(name);
-  if (!t) {
-    if (!env.hb.partials[name]) {
-      throw new Error(`${ctx.templates.file}: no partial "${name}" (expected {{#*inline "${name}"}}...{{/inline}})`);
-    }
-    t = env.hb.compile(`{{> ${name}}}`, OPTIONS);
-    env.calls.set(name, t);
-  }
+  // a registered partial is a template of this environment: called directly, its own
+  // {{> other}} calls find the file's other partials
+  const t = hb.partials[name] as HandlebarsTemplateDelegate | undefined;
+  if (typeof t !== 'function') throw new Error(`${ctx.templates.file}: no partial "${name}" (expected {{#*inline "${name}"}}...{{/inline}})`);
   return t;
 }
 
