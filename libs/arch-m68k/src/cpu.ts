@@ -377,10 +377,14 @@ function rteFrom(uc: UcEngine, off: Offsets, formatError: (fmt: number) => void)
  */
 type CcEffect = 'none' | 'env' | 'unknown' | number;
 
+/** By operand size (byte, word, long); size 3 is another instruction in these groups. */
+function sizedOp(base: number, size: number): CcEffect {
+  return size === 3 ? 'unknown' : base + size;
+}
+
 export function ccEffect(op: number): CcEffect {
   const size = (op >> 6) & 3;
-  // by operand size (byte, word, long); size 3 is another instruction in these groups
-  const sized = (base: number): CcEffect => (size === 3 ? 'unknown' : base + size);
+  // (no closure here: this runs before every instruction)
   const logic: CcEffect = size === 3 ? 'unknown' : CC_OP.LOGIC;
   switch (op >> 12) {
     case 0x0: {
@@ -411,14 +415,14 @@ export function ccEffect(op: number): CcEffect {
       if ((op & 0xfb80) === 0x4880) return 'none'; // movem
       if ((op & 0xffc0) === 0x4ac0) return CC_OP.LOGIC; // tas
       if ((op & 0xff00) === 0x4200 || (op & 0xff00) === 0x4a00 || (op & 0xff00) === 0x4600) return logic; // clr, tst, not
-      if ((op & 0xff00) === 0x4400) return sized(CC_OP.SUBB); // neg
+      if ((op & 0xff00) === 0x4400) return sizedOp(CC_OP.SUBB, size); // neg
       return 'unknown';
     }
     case 0x5:
       if ((op & 0xf0f8) === 0x50c8) return 'env'; // dbcc
       if ((op & 0xf0c0) === 0x50c0) return 'none'; // scc
       if ((op & 0x38) === 0x08) return 'none'; // addq/subq to an address register
-      return sized(op & 0x0100 ? CC_OP.SUBB : CC_OP.ADDB);
+      return sizedOp(op & 0x0100 ? CC_OP.SUBB : CC_OP.ADDB, size);
     case 0x6:
       return 'env'; // bra, bsr, bcc
     case 0x7:
@@ -429,12 +433,12 @@ export function ccEffect(op: number): CcEffect {
     case 0x9:
       if ((op & 0xf0c0) === 0x90c0) return 'none'; // suba
       if ((op & 0xf130) === 0x9100) return CC_OP.FLAGS; // subx
-      return sized(CC_OP.SUBB);
+      return sizedOp(CC_OP.SUBB, size);
     case 0xb:
       if ((op & 0xf0c0) === 0xb0c0) return CC_OP.CMPB + 2; // cmpa: always long
-      if ((op & 0xf138) === 0xb108) return sized(CC_OP.CMPB); // cmpm
+      if ((op & 0xf138) === 0xb108) return sizedOp(CC_OP.CMPB, size); // cmpm
       if (op & 0x0100) return logic; // eor
-      return sized(CC_OP.CMPB);
+      return sizedOp(CC_OP.CMPB, size);
     case 0xc:
       if ((op & 0xf0c0) === 0xc0c0) return CC_OP.LOGIC; // mulu/muls.w
       if ((op & 0xf1f0) === 0xc100) return CC_OP.FLAGS; // abcd
@@ -443,7 +447,7 @@ export function ccEffect(op: number): CcEffect {
     case 0xd:
       if ((op & 0xf0c0) === 0xd0c0) return 'none'; // adda
       if ((op & 0xf130) === 0xd100) return CC_OP.FLAGS; // addx
-      return sized(CC_OP.ADDB);
+      return sizedOp(CC_OP.ADDB, size);
     case 0xe:
       if ((op & 0xf8c0) === 0xe8c0) return CC_OP.LOGIC; // bitfield
       return CC_OP.FLAGS; // shifts and rotates
