@@ -3,9 +3,23 @@
 // pt_regs are not cleared first: start_thread decides what survives (x86 keeps orig_ax,
 // arm64 syscallno, for the execve exit stop).
 
-import type { KernelApi } from './types.ts';
+import type { KernelApi, UserImage } from './types.ts';
 import { SIG_DFL, SIG_IGN } from './abi.ts';
 import { USER_STACK_TOP, USER_VDSO } from './layout.ts';
+
+/** What exec puts in a new mm, built once per program and vDSO (mm images are never written in place). */
+const images = new WeakMap<UserImage, { vdso: Uint8Array; image: Uint8Array }>();
+function freshImage(k: KernelApi & { vdso: Uint8Array }, img: UserImage): Uint8Array {
+  const c = images.get(img);
+  if (c && c.vdso === k.vdso) return c.image;
+  const mem = k.desc.memory;
+  const image = new Uint8Array(Number(mem.userSize));
+  image.set(img.bytes, Number(img.base - mem.user));
+  image.set(k.vdso, Number(USER_VDSO));
+  for (const [addr, bytes] of img.dataInit) image.set(bytes, Number(addr - mem.user));
+  images.set(img, { vdso: k.vdso, image });
+  return image;
+}
 
 /** exec of `path` in the current task: 0 or -errno. */
 export function execImage(k: KernelApi & { vdso: Uint8Array }, path: string): bigint {
@@ -13,10 +27,7 @@ export function execImage(k: KernelApi & { vdso: Uint8Array }, path: string): bi
   if (!img) return -k.abi.errno.ENOENT;
   const t = k.current();
   const mem = k.desc.memory;
-  const mm = k.newMm();
-  mm.image.set(img.bytes, Number(img.base - mem.user));
-  mm.image.set(k.vdso, Number(USER_VDSO));
-  for (const [addr, bytes] of img.dataInit) mm.image.set(bytes, Number(addr - mem.user));
+  const mm = k.newMm(freshImage(k, img));
   if (t.mm) t.mm.users--;
   t.mm = mm;
   k.loadMm(mm);

@@ -64,9 +64,7 @@ export function* kernelClone(k: KernelApi, args: CloneArgs, regs: PtRegs | null,
       p.mm = parent.mm;
       parent.mm.users++;
     } else {
-      const mm = k.newMm();
-      mm.image = k.mmImage(parent.mm).slice();
-      p.mm = mm;
+      p.mm = k.newMm(k.mmImage(parent.mm));
     }
   }
   dirtyPtRegs(k, p);

@@ -295,7 +295,7 @@ export class Kernel implements KernelApi {
   waitEventInterruptible = (cond: () => boolean) => sched.waitEventInterruptible(this, cond);
   anyRunnable = () => sched.anyRunnable(this);
   mmImage = (mm: Mm) => sched.mmImage(this, mm);
-  newMm = () => sched.newMm(this);
+  newMm = (image?: Uint8Array) => sched.newMm(this, image);
   loadMm = (mm: Mm) => sched.loadMm(this, mm);
   dropSuspendedFrames = (t: Task) => this.bridge.dropFrames(t.addr);
 

@@ -92,8 +92,12 @@ export function mmImage(k: KernelApi & { loadedMm: Mm | null }, mm: Mm): Uint8Ar
   return mm === k.loadedMm ? k.m.read(mem.user, Number(mem.userSize)) : mm.image;
 }
 
-export function newMm(k: KernelApi & { nextMmId: number }): Mm {
-  return { id: k.nextMmId++, image: new Uint8Array(Number(k.desc.memory.userSize)), users: 1 };
+/**
+ * A new mm holding `image` (all zero when absent). An image is never written in place (a
+ * switch away stores a new one), so mms may share one: fork's child takes the parent's.
+ */
+export function newMm(k: KernelApi & { nextMmId: number }, image?: Uint8Array): Mm {
+  return { id: k.nextMmId++, image: image ?? new Uint8Array(Number(k.desc.memory.userSize)), users: 1 };
 }
 
 /** Idle loop of the boot CPU: run tasks, let the world move when all sleep, stop when nothing is left. */

@@ -257,7 +257,7 @@ export interface KernelApi {
   waitEventInterruptible(cond: () => boolean): Gen<bigint>;
   anyRunnable(): boolean;
   mmImage(mm: Mm): Uint8Array;
-  newMm(): Mm;
+  newMm(image?: Uint8Array): Mm;
   loadMm(mm: Mm): void;
   dropSuspendedFrames(t: Task): void;
 

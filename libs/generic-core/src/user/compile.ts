@@ -1,7 +1,11 @@
 // User programs: written once as arch-neutral ops, compiled per arch from that arch's
 // Handlebars partials (src/user.hbs) and assembled with the arch's assembler.
 
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Handlebars from 'handlebars';
+import { asmCacheDir, asmCacheDisabled } from '../asm/cache.ts';
 import type { Assembler } from '../asm/assembler.ts';
 import type { ArchDescriptor } from '../contracts/descriptor.ts';
 import type { SignalHooks } from '../contracts/port.ts';
@@ -130,10 +134,8 @@ function partial(ctx: CompileContext, name: string): HandlebarsTemplateDelegate 
   let hb = cache.get(ctx.templates.text);
   if (!hb) {
     hb = Handlebars.create();
-    for (const st of Handlebars.parse(ctx.templates.text).body) {
-      const d = st as hbs.AST.Statement & { type: string; path?: { original?: unknown }; params?: Array<{ value?: unknown }>; program?: hbs.AST.Program };
-      if (d.type !== 'DecoratorBlock' || d.path?.original !== 'inline' || typeof d.params?.[0]?.value !== 'string' || !d.program) continue;
-      hb.registerPartial(d.params[0].value, hb.compile(d.program, OPTIONS));
+    for (const [n, spec] of Object.entries(precompiled(ctx.templates.text))) {
+      hb.registerPartial(n, hb.template(new Function(`return ${spec}`)() as TemplateSpecification));
     }
     cache.set(ctx.templates.text, hb);
   }
@@ -142,6 +144,41 @@ function partial(ctx: CompileContext, name: string): HandlebarsTemplateDelegate 
   const t = hb.partials[name] as HandlebarsTemplateDelegate | undefined;
   if (typeof t !== 'function') throw new Error(`${ctx.templates.file}: no partial "${name}" (expected {{#*inline "${name}"}}...{{/inline}})`);
   return t;
+}
+
+/**
+ * Each {{#*inline}} body of a user.hbs precompiled (Handlebars.precompile: the template as
+ * JavaScript source), by partial name; kept on disk by the file's content and the
+ * Handlebars version, as assembled images are (compiling them is most of a cold program).
+ */
+function precompiled(text: string): Record<string, string> {
+  const dir = asmCacheDisabled() ? undefined : asmCacheDir();
+  const key = createHash('sha256').update(`${Handlebars.VERSION}\0${JSON.stringify(OPTIONS)}\0${text}`).digest('hex').slice(0, 32);
+  const file = dir ? join(dirname(dir), 'templates', `${key}.json`) : undefined;
+  if (file) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    } catch {
+      /* not cached yet, or unreadable: compile */
+    }
+  }
+  const out: Record<string, string> = {};
+  for (const st of Handlebars.parse(text).body) {
+    const d = st as hbs.AST.Statement & { type: string; path?: { original?: unknown }; params?: Array<{ value?: unknown }>; program?: hbs.AST.Program };
+    if (d.type !== 'DecoratorBlock' || d.path?.original !== 'inline' || typeof d.params?.[0]?.value !== 'string' || !d.program) continue;
+    out[d.params[0].value] = String(Handlebars.precompile(d.program, OPTIONS));
+  }
+  if (file) {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+      writeFileSync(tmp, JSON.stringify(out));
+      renameSync(tmp, file);
+    } catch {
+      /* an unwritable cache: compiled again next time */
+    }
+  }
+  return out;
 }
 
 /**
