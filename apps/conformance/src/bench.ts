@@ -143,9 +143,10 @@ async function portCpu(arch: string): Promise<FloorCpu> {
 export type RunCli = (args: string[]) => { ms: number; status: number };
 
 export function runCliProcess(args: string[]): { ms: number; status: number } {
-  const cli = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './cli.ts' : './cli.js', import.meta.url));
+  // the command users run: bin/archkit.js (the built CLI when dist/ is fresh, else the sources through tsx)
+  const bin = fileURLToPath(new URL('../bin/archkit.js', import.meta.url));
   const t = performance.now();
-  const r = spawnSync(process.execPath, [...process.execArgv, cli, ...args], { stdio: 'ignore', env: process.env });
+  const r = spawnSync(process.execPath, [bin, ...args], { stdio: 'ignore', env: process.env });
   return { ms: performance.now() - t, status: r.status ?? 1 };
 }
 

@@ -72,15 +72,21 @@ function loadTranspiler(): Promise<Transpile> {
 
 const loaded = new Map<string, Promise<Record<string, unknown>>>();
 
-/** Imports patched TypeScript from memory, its relative and package imports resolved as the original's. */
+/**
+ * Imports patched TypeScript from memory, its relative and package imports resolved as the
+ * original's: `originalUrl` is the module it stands in for (src/*.ts under a TypeScript
+ * loader, dist/*.js when built: then its relative imports of .ts files are of the .js
+ * files built from them).
+ */
 async function importPatched(text: string, originalUrl: string, rel: string): Promise<Record<string, unknown>> {
+  const built = originalUrl.endsWith('.js');
   const key = createHash('sha256').update(originalUrl).update('\0').update(text).digest('hex');
   let p = loaded.get(key);
   if (!p) {
     p = (async () => {
       const js = (await loadTranspiler())(text, rel);
       const resolveSpec = (spec: string): string => {
-        if (spec.startsWith('.')) return new URL(spec, originalUrl).href;
+        if (spec.startsWith('.')) return new URL(built ? spec.replace(/\.ts$/, '.js') : spec, originalUrl).href;
         if (/^[a-z]+:/.test(spec)) return spec;
         // the core: the same tree this loader runs from (sources under a TypeScript loader, dist/ when built)
         const core = /^@archkit\/generic-core\/(.+)$/.exec(spec);
@@ -136,7 +142,7 @@ export function portLoader(indexUrl: string): (opts?: PortOptions) => Promise<Ar
       const file = PORT_MODULES[name];
       const url = pathToFileURL(join(srcDir, `${name}${ext}`)).href;
       const patched = changed.get(file);
-      const mod = patched !== undefined ? await importPatched(patched, pathToFileURL(join(dir, file)).href, rel(file)) : ((await import(url)) as Record<string, unknown>);
+      const mod = patched !== undefined ? await importPatched(patched, url, rel(file)) : ((await import(url)) as Record<string, unknown>);
       const v = mod[exportName];
       if (!v) throw new MutantError(`${rel(file)} does not export "${exportName}"`);
       return v as T;
