@@ -64,7 +64,7 @@ export function* kernelClone(k: KernelApi, args: CloneArgs, regs: PtRegs | null,
       p.mm = parent.mm;
       parent.mm.users++;
     } else {
-      p.mm = k.newMm(k.mmImage(parent.mm));
+      p.mm = k.newMm(k.mmPages(parent.mm));
     }
   }
   dirtyPtRegs(k, p);

@@ -295,7 +295,8 @@ export class Kernel implements KernelApi {
   waitEventInterruptible = (cond: () => boolean) => sched.waitEventInterruptible(this, cond);
   anyRunnable = () => sched.anyRunnable(this);
   mmImage = (mm: Mm) => sched.mmImage(this, mm);
-  newMm = (image?: Uint8Array) => sched.newMm(this, image);
+  mmPages = (mm: Mm) => sched.mmPages(this, mm);
+  newMm = (pages?: readonly Uint8Array[]) => sched.newMm(this, pages);
   loadMm = (mm: Mm) => sched.loadMm(this, mm);
   dropSuspendedFrames = (t: Task) => this.bridge.dropFrames(t.addr);
 

@@ -65,39 +65,64 @@ function switchMm(k: KernelApi, next: Task): void {
   if (next.mm) k.loadMm(next.mm);
 }
 
-const USER_PAGE = 0x1000;
+export const USER_PAGE = 0x1000;
+const ZERO_PAGE = new Uint8Array(USER_PAGE);
+
+/** An image's pages (views into it: the image must not be written afterwards). */
+export function imagePages(image: Uint8Array): Uint8Array[] {
+  const pages: Uint8Array[] = [];
+  for (let off = 0; off < image.length; off += USER_PAGE) pages.push(image.subarray(off, off + USER_PAGE));
+  return pages;
+}
+
+/**
+ * The pages of `mm` as they are now: for the loaded mm, its stored pages where memory still
+ * holds them and copies of the pages that changed (which become its stored pages).
+ */
+export function mmPages(k: KernelApi & { loadedMm: Mm | null }, mm: Mm): readonly Uint8Array[] {
+  if (mm !== k.loadedMm) return mm.pages;
+  const mem = k.desc.memory;
+  const live = k.m.peek(mem.user, Number(mem.userSize));
+  const pages = mm.pages.map((old, i) => {
+    const now = live.subarray(i * USER_PAGE, (i + 1) * USER_PAGE);
+    return Buffer.compare(old, now) === 0 ? old : now.slice();
+  });
+  mm.pages = pages;
+  return pages;
+}
 
 /** Puts `mm`'s image in the user region (saving the one there). */
 export function loadMm(k: KernelApi & { loadedMm: Mm | null }, mm: Mm): void {
   if (mm === k.loadedMm) return;
   const mem = k.desc.memory;
-  const out = k.loadedMm ? k.m.read(mem.user, Number(mem.userSize)) : null;
-  if (k.loadedMm) k.loadedMm.image = out!;
+  if (k.loadedMm) mmPages(k, k.loadedMm);
   // only the pages that differ: a write to the user region drops the translations of the
   // code on it, and a forked child's image is mostly its parent's
-  const img = mm.image;
-  const cur = out ?? k.m.peek(mem.user, Number(mem.userSize));
-  for (let off = 0; off < img.length; off += USER_PAGE) {
-    let end = off;
-    while (end < img.length && Buffer.compare(img.subarray(end, end + USER_PAGE), cur.subarray(end, end + USER_PAGE)) !== 0) end += USER_PAGE;
-    if (end > off) k.m.write(mem.user + BigInt(off), img.subarray(off, Math.min(end, img.length)));
-    off = end;
+  const live = k.m.peek(mem.user, Number(mem.userSize));
+  const pages = mm.pages;
+  for (let i = 0; i < pages.length; i++) {
+    let j = i;
+    while (j < pages.length && Buffer.compare(pages[j]!, live.subarray(j * USER_PAGE, (j + 1) * USER_PAGE)) !== 0) j++;
+    if (j > i) {
+      const run = j - i === 1 ? pages[i]! : Buffer.concat(pages.slice(i, j));
+      k.m.write(mem.user + BigInt(i * USER_PAGE), run);
+    }
+    i = j;
   }
   k.loadedMm = mm;
 }
 
-/** The current contents of an mm (live memory when it is loaded). */
+/** The current contents of an mm, in one piece (live memory when it is loaded). */
 export function mmImage(k: KernelApi & { loadedMm: Mm | null }, mm: Mm): Uint8Array {
   const mem = k.desc.memory;
-  return mm === k.loadedMm ? k.m.read(mem.user, Number(mem.userSize)) : mm.image;
+  return mm === k.loadedMm ? k.m.read(mem.user, Number(mem.userSize)) : Buffer.concat(mm.pages);
 }
 
-/**
- * A new mm holding `image` (all zero when absent). An image is never written in place (a
- * switch away stores a new one), so mms may share one: fork's child takes the parent's.
- */
-export function newMm(k: KernelApi & { nextMmId: number }, image?: Uint8Array): Mm {
-  return { id: k.nextMmId++, image: image ?? new Uint8Array(Number(k.desc.memory.userSize)), users: 1 };
+/** A new mm holding these pages (all zero when absent): fork's child shares the parent's. */
+export function newMm(k: KernelApi & { nextMmId: number }, pages?: readonly Uint8Array[]): Mm {
+  const n = Number(k.desc.memory.userSize) / USER_PAGE;
+  if (!Number.isInteger(n)) k.bug('mm', `memory.userSize ${k.desc.memory.userSize} is not a whole number of 4 KiB pages`);
+  return { id: k.nextMmId++, pages: pages ? [...pages] : Array.from({ length: n }, () => ZERO_PAGE), users: 1 };
 }
 
 /** Idle loop of the boot CPU: run tasks, let the world move when all sleep, stop when nothing is left. */

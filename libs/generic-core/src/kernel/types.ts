@@ -33,10 +33,14 @@ export interface KSignal {
 
 export type TaskState = 'running' | 'interruptible' | 'stopped' | 'zombie' | 'dead';
 
-/** struct mm_struct, reduced: the user address space as a byte image (no MMU is modelled). */
+/**
+ * struct mm_struct, reduced: the user address space as a byte image (no MMU is modelled),
+ * in 4 KiB pages. A page is never written in place (saving a loaded mm makes new pages of
+ * the ones that changed), so mms share the pages they have in common.
+ */
 export interface Mm {
   id: number;
-  image: Uint8Array;
+  pages: readonly Uint8Array[];
   users: number;
 }
 
@@ -257,7 +261,9 @@ export interface KernelApi {
   waitEventInterruptible(cond: () => boolean): Gen<bigint>;
   anyRunnable(): boolean;
   mmImage(mm: Mm): Uint8Array;
-  newMm(image?: Uint8Array): Mm;
+  /** The pages of an mm as they are now (shared, never to be written). */
+  mmPages(mm: Mm): readonly Uint8Array[];
+  newMm(pages?: readonly Uint8Array[]): Mm;
   loadMm(mm: Mm): void;
   dropSuspendedFrames(t: Task): void;
 
