@@ -453,6 +453,12 @@ const SWEEP_RUNS = 400;
  */
 const RUNS_PER_THREAD = 1500;
 
+/** Threads (0: this one alone) for these jobs on `cores` cores when --jobs does not say. */
+export function defaultThreads(jobs: Job[], cores: number): number {
+  const runs = jobs.reduce((n, j) => n + j.ids.reduce((m, id) => m + (id.endsWith('.sweep') || j.sweep?.includes(id) ? SWEEP_RUNS : 1), 0), 0);
+  return workerCount(jobs.length, Math.max(1, Math.min(cores, Math.floor(runs / RUNS_PER_THREAD))));
+}
+
 /**
  * Threads for these jobs: --jobs (or ARCHKIT_JOBS), else one per core when the work is long
  * enough to pay for them (see RUNS_PER_THREAD); none when the CLI runs an injected runner
@@ -461,10 +467,7 @@ const RUNS_PER_THREAD = 1500;
 function jobCount(io: CliIO, p: ParsedArgs, jobs: Job[]): number {
   if (io.createRunner) return 0;
   const v = (typeof p.opts['jobs'] === 'string' ? p.opts['jobs'] : undefined) ?? io.env['ARCHKIT_JOBS'];
-  if (v === undefined) {
-    const runs = jobs.reduce((n, j) => n + j.ids.reduce((m, id) => m + (id.endsWith('.sweep') || j.sweep?.includes(id) ? SWEEP_RUNS : 1), 0), 0);
-    return workerCount(jobs.length, Math.max(1, Math.min(availableParallelism(), Math.floor(runs / RUNS_PER_THREAD))));
-  }
+  if (v === undefined) return defaultThreads(jobs, availableParallelism());
   const k = Number(v);
   if (!Number.isInteger(k) || k < 1) throw new UsageError(`--jobs needs a positive whole number, got "${v}"`);
   return workerCount(jobs.length, k);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CliIO, globToRegExp, main, parseArgs, UsageError } from '../src/cli.ts';
+import { type CliIO, defaultThreads, globToRegExp, main, parseArgs, UsageError } from '../src/cli.ts';
 import { renderJUnit, xmlAttr, xmlText } from '../src/report/junit.ts';
 import { buildReport, toJson } from '../src/report/json.ts';
 import { mutantCell } from '../src/report/mutants.ts';
@@ -120,6 +120,19 @@ async function run(argv: string[], runner?: Runner, env: Record<string, string> 
 }
 
 // ------------------------------------------------------------------ tests
+
+describe('threads by default', () => {
+  const ids = Array.from({ length: 41 }, (_, i) => `g.s${i}`);
+  const arches = (n: number, extra: string[] = []) => Array.from({ length: n }, (_, i) => ({ arch: `a${i}`, ids: [...ids, ...extra] }));
+  it('one thread for a run too short to pay a worker, more for long ones, never more than the cores or jobs', () => {
+    expect(defaultThreads(arches(12), 2)).toBe(0); // the matrix: ~500 scenario runs
+    expect(defaultThreads(arches(12, ['irq.sweep']), 2)).toBe(2); // a sweep per arch: thousands of runs
+    expect(defaultThreads(arches(12, ['irq.sweep']), 1)).toBe(0);
+    expect(defaultThreads(arches(181), 2)).toBe(2); // the mutants
+    expect(defaultThreads(arches(1, ['irq.sweep']), 8)).toBe(0); // one job: one thread
+    expect(defaultThreads([{ arch: 'x', ids, sweep: ['g.s1'] }, { arch: 'y', ids, sweep: ['g.s1'] }, { arch: 'z', ids, sweep: ['g.s1'] }, { arch: 'w', ids, sweep: ['g.s1'] }], 8)).toBe(0);
+  });
+});
 
 describe('argv parsing', () => {
   it('accepts --opt value and --opt=value', () => {
