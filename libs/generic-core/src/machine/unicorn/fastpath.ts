@@ -34,12 +34,13 @@ struct ak_region { uint64_t base, end, map; };
 
 /* shared with JavaScript: keep in step with the offsets in fastpath.ts */
 struct ak_state {
-  uint32_t count, threshold, force, skip;       /*  0  4  8 12 */
-  uint32_t cur_size, last_size, nregions, pad;  /* 16 20 24 28 */
+  uint64_t count, threshold;                    /*  0  8 */
+  uint32_t force, skip, cur_size, last_size;    /* 16 20 24 28 */
   uint64_t cur_addr, last_addr;                 /* 32 40 */
   ak_hookcode slow;                             /* 48 */
   void *slow_user;                              /* 56 */
-  struct ak_region regions[16];                 /* 64: maps are byte offsets from the struct */
+  uint32_t nregions, pad;                       /* 64 68 */
+  struct ak_region regions[16];                 /* 72: maps are byte offsets from the struct */
 };
 
 void ak_code(void *uc, uint64_t addr, uint32_t size, void *user) {
@@ -92,21 +93,21 @@ int ak_install(const char *libpath, void *uc, struct ak_state *s, int code_type,
 /** Byte offsets of struct ak_state. */
 export const AK = {
   count: 0,
-  threshold: 4,
-  force: 8,
-  skip: 12,
-  curSize: 16,
-  lastSize: 20,
-  nregions: 24,
+  threshold: 8,
+  force: 16,
+  skip: 20,
+  curSize: 24,
+  lastSize: 28,
   curAddr: 32,
   lastAddr: 40,
   slow: 48,
   slowUser: 56,
-  regions: 64,
+  nregions: 64,
+  regions: 72,
   regionSize: 24,
   maxRegions: 16,
-  /** where the page maps start */
-  maps: 64 + 16 * 24,
+  /** where the page maps start (after the 16 regions, rounded up) */
+  maps: 512,
 } as const;
 
 export interface FastPath {

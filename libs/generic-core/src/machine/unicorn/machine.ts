@@ -179,10 +179,10 @@ export class UnicornMachine implements Machine {
   // ------------------------------------------------------------ counter state
 
   private get count(): number {
-    return this.ak ? this.ak.u32[AK.count / 4]! : this.jsCount;
+    return this.ak ? Number(this.ak.u64[AK.count / 8]!) : this.jsCount;
   }
   private set count(v: number) {
-    if (this.ak) this.ak.u32[AK.count / 4] = v;
+    if (this.ak) this.ak.u64[AK.count / 8] = BigInt(v);
     else this.jsCount = v;
   }
   /** an interrupt was entered at the instruction being hooked: the other code hooks skip it */
@@ -243,8 +243,9 @@ export class UnicornMachine implements Machine {
   private syncFastPath(): void {
     const ak = this.ak;
     if (!ak) return;
-    const at = this._line ? Math.max(0, Math.min(this._line.at, 0xffff_ffff)) : 0xffff_ffff;
-    ak.u32[AK.threshold / 4] = Math.min(at, Math.max(0, Math.min(this.budget, 0xffff_ffff)));
+    const clamp = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER)) : Number.MAX_SAFE_INTEGER);
+    const at = this._line ? clamp(this._line.at) : Number.MAX_SAFE_INTEGER;
+    ak.u64[AK.threshold / 8] = BigInt(Math.min(at, clamp(this.budget)));
     ak.u32[AK.force / 4] = this._stopRequested || this._pendingError !== null ? 1 : 0;
   }
 
@@ -261,7 +262,7 @@ export class UnicornMachine implements Machine {
     // the JavaScript counter, called from C
     const slow = this.registerCounter();
     ak.u64[AK.slow / 8] = BigInt(koffi.address(slow) as bigint | number);
-    ak.u32[AK.threshold / 4] = 0; // until a run sets it: every instruction goes to JavaScript
+    ak.u64[AK.threshold / 8] = 0n; // until a run sets it: every instruction goes to JavaScript
     const err = fp.ak_install(this.lib.path, this.uc.handle, ptr, UC_HOOK_CODE, UC_HOOK_MEM_WRITE);
     if (err !== 0) {
       host.munmap(ptr, len);
