@@ -2,10 +2,11 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type OracleProgram, type OracleSources, OracleError } from './programs.ts';
 import { runProcess } from './process.ts';
+import { cacheDir } from '@archkit/generic-core/cache-dir';
 
 /** The flags every program is built with (non-PIE: the programs' asm uses absolute symbols). */
 export const BASE_CFLAGS = ['-O2', '-std=gnu11', '-Wall', '-fno-pie', '-no-pie'];
@@ -26,9 +27,7 @@ export interface Toolchain {
 
 /** $ARCHKIT_CACHE_DIR/oracle, else $XDG_CACHE_HOME/archkit/oracle, else ~/.cache/archkit/oracle. */
 export function defaultCacheDir(env: Record<string, string | undefined> = process.env): string {
-  if (env.ARCHKIT_CACHE_DIR) return join(env.ARCHKIT_CACHE_DIR, 'oracle');
-  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'archkit', 'oracle');
-  return join(homedir(), '.cache', 'archkit', 'oracle');
+  return cacheDir('oracle', env) ?? join(tmpdir(), 'archkit-oracle');
 }
 
 const MULTILIB_HINT =

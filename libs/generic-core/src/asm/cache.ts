@@ -5,11 +5,11 @@
 // $XDG_CACHE_HOME/archkit/asm, else ~/.cache/archkit/asm; a directory that cannot be
 // written makes the cache memory-only, silently. ARCHKIT_NO_ASM_CACHE=1 bypasses both.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AsmSource, AssembleOptions, AssembleResult, Assembler } from './assembler.ts';
+import { cacheDir, writeFileAtomic } from '../cache-dir.ts';
 
 const FORMAT = 1;
 const MAX_MEMORY_ENTRIES = 4096;
@@ -42,17 +42,7 @@ export function asmCacheDisabled(): boolean {
 
 /** The on-disk cache directory (read from the environment at each use), or undefined. */
 export function asmCacheDir(): string | undefined {
-  const env = process.env;
-  if (env['ARCHKIT_CACHE_DIR']) return resolve(env['ARCHKIT_CACHE_DIR']);
-  const xdg = env['XDG_CACHE_HOME'];
-  if (xdg && isAbsolute(xdg)) return join(xdg, 'archkit', 'asm');
-  let home = '';
-  try {
-    home = homedir();
-  } catch {
-    /* no home: memory only */
-  }
-  return home ? join(home, '.cache', 'archkit', 'asm') : undefined;
+  return cacheDir('asm');
 }
 
 export interface CacheIdentity {
@@ -112,8 +102,6 @@ function readDisk(key: string): AssembleResult | undefined {
 function writeDisk(key: string, r: AssembleResult): void {
   const dir = asmCacheDir();
   if (dir === undefined || unwritable.has(dir)) return;
-  const path = entryPath(dir, key);
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const entry: DiskEntry = {
     format: FORMAT,
     key,
@@ -121,36 +109,8 @@ function writeDisk(key: string, r: AssembleResult): void {
     bytes: Buffer.from(r.bytes).toString('base64'),
     symbols: [...r.symbols].map(([n, v]) => [n, `0x${v.toString(16)}`]),
   };
-  try {
-    makeDirs(join(dir, key.slice(0, 2)));
-    // rename is atomic: a concurrent reader sees the old file or the whole new one
-    writeFileSync(tmp, JSON.stringify(entry));
-    renameSync(tmp, path);
-    stats.diskWrites++;
-  } catch {
-    unwritable.add(dir);
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      /* never created */
-    }
-  }
-}
-
-/**
- * mkdir -p, one level at a time: Node 20's `mkdirSync(p, { recursive: true })` never
- * returns for a path under /proc (ENOENT on a parent that exists).
- */
-function makeDirs(dir: string): void {
-  const missing: string[] = [];
-  let d = dir;
-  while (!existsSync(d)) {
-    missing.push(d);
-    const up = dirname(d);
-    if (up === d) break;
-    d = up;
-  }
-  for (const m of missing.reverse()) mkdirSync(m);
+  if (writeFileAtomic(entryPath(dir, key), JSON.stringify(entry))) stats.diskWrites++;
+  else unwritable.add(dir);
 }
 
 class CachedAssembler implements Assembler {

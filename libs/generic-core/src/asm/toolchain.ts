@@ -4,13 +4,14 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, posix } from 'node:path';
+import { delimiter, join, posix } from 'node:path';
 import { AsmError, type AsmSource, type AssembleOptions, type AssembleResult, type Assembler } from './assembler.ts';
 import { readElf, SHF_ALLOC, SHN_LORESERVE, SHN_UNDEF, STT_FILE, STT_SECTION, type ElfFile } from './elf.ts';
 import { ASM_IDENT, constantLine } from './offsets.ts';
-import { asmCacheDir, asmCacheDisabled } from './cache.ts';
+import { asmCacheDisabled } from './cache.ts';
+import { cacheDir, writeFileAtomic } from '../cache-dir.ts';
 
 export const DEFAULT_TIMEOUT_MS = 20_000;
 
@@ -104,16 +105,8 @@ export function toolVersionText(bin: string, args: string[] = ['--version']): st
     spawns++;
     const r = spawnSync(bin, args, { encoding: 'utf8', timeout: DEFAULT_TIMEOUT_MS, killSignal: 'SIGKILL', env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
     v = r.error || r.status !== 0 ? '' : `${r.stdout}${r.stderr}`;
-    if (disk && v !== '') {
-      try {
-        mkdirSync(dirname(disk), { recursive: true });
-        const tmp = `${disk}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-        writeFileSync(tmp, v);
-        renameSync(tmp, disk);
-      } catch {
-        /* an unwritable cache: memory only */
-      }
-    }
+    // an unwritable cache: memory only
+    if (disk && v !== '') writeFileAtomic(disk, v);
   }
   versions.set(key, v);
   return v;
@@ -121,13 +114,13 @@ export function toolVersionText(bin: string, args: string[] = ['--version']): st
 
 function versionCacheFile(bin: string, args: string[]): string | undefined {
   if (asmCacheDisabled()) return undefined;
-  const dir = asmCacheDir();
+  const dir = cacheDir('versions');
   const path = findOnPath(bin);
   if (!dir || !path) return undefined;
   try {
     const st = statSync(path);
     const id = createHash('sha256').update(JSON.stringify([path, args, st.size, st.mtimeMs, st.ino])).digest('hex').slice(0, 32);
-    return join(dir, 'versions', id);
+    return join(dir, id);
   } catch {
     return undefined;
   }

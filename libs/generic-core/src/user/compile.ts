@@ -2,10 +2,11 @@
 // Handlebars partials (src/user.hbs) and assembled with the arch's assembler.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Handlebars from 'handlebars';
-import { asmCacheDir, asmCacheDisabled } from '../asm/cache.ts';
+import { asmCacheDisabled } from '../asm/cache.ts';
+import { cacheDir, writeFileAtomic } from '../cache-dir.ts';
 import type { Assembler } from '../asm/assembler.ts';
 import type { ArchDescriptor } from '../contracts/descriptor.ts';
 import type { SignalHooks } from '../contracts/port.ts';
@@ -152,9 +153,9 @@ function partial(ctx: CompileContext, name: string): HandlebarsTemplateDelegate 
  * Handlebars version, as assembled images are (compiling them is most of a cold program).
  */
 function precompiled(text: string): Record<string, string> {
-  const dir = asmCacheDisabled() ? undefined : asmCacheDir();
+  const dir = asmCacheDisabled() ? undefined : cacheDir('templates');
   const key = createHash('sha256').update(`${Handlebars.VERSION}\0${JSON.stringify(OPTIONS)}\0${text}`).digest('hex').slice(0, 32);
-  const file = dir ? join(dirname(dir), 'templates', `${key}.json`) : undefined;
+  const file = dir ? join(dir, `${key}.json`) : undefined;
   if (file) {
     try {
       return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
@@ -168,16 +169,8 @@ function precompiled(text: string): Record<string, string> {
     if (d.type !== 'DecoratorBlock' || d.path?.original !== 'inline' || typeof d.params?.[0]?.value !== 'string' || !d.program) continue;
     out[d.params[0].value] = String(Handlebars.precompile(d.program, OPTIONS));
   }
-  if (file) {
-    try {
-      mkdirSync(dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-      writeFileSync(tmp, JSON.stringify(out));
-      renameSync(tmp, file);
-    } catch {
-      /* an unwritable cache: compiled again next time */
-    }
-  }
+  // an unwritable cache: compiled again next time
+  if (file) writeFileAtomic(file, JSON.stringify(out));
   return out;
 }
 

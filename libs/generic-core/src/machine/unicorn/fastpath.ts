@@ -16,12 +16,12 @@
 
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import koffi from 'koffi';
-import { asmCacheDir } from '../../asm/cache.ts';
+import { cacheDir, makeDirs } from '../../cache-dir.ts';
 
 export const SHIM_SOURCE = `
 #include <stdint.h>
@@ -138,12 +138,11 @@ export function loadFastPath(): FastPath | null {
   loaded = null;
   const cc = process.env['CC'] || 'cc';
   const key = createHash('sha256').update(SHIM_SOURCE).update(`\0${platform()}\0${arch()}\0${cc}`).digest('hex').slice(0, 24);
-  const base = process.env['ARCHKIT_CACHE_DIR'] ? join(process.env['ARCHKIT_CACHE_DIR'], 'native') : asmCacheDir()?.replace(/asm$/, 'native');
-  const dir = base ?? join(process.env['TMPDIR'] || '/tmp', `archkit-native-${process.getuid?.() ?? 0}`);
+  const dir = cacheDir('native') ?? join(process.env['TMPDIR'] || '/tmp', `archkit-native-${process.getuid?.() ?? 0}`);
   const so = join(dir, `fastpath-${key}.so`);
   try {
     if (!existsSync(so)) {
-      mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
       const tmp = `${so}.${process.pid}.${Math.random().toString(36).slice(2)}`;
       const src = `${tmp}.c`;
       writeFileSync(src, SHIM_SOURCE);
