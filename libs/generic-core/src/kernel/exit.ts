@@ -3,6 +3,7 @@
 
 import type { Gen, KernelApi, Task } from './types.ts';
 import { USER_RESULTS } from './layout.ts';
+import { USER_PAGE } from './sched.ts';
 
 export function* doExit(k: KernelApi, code: number, killedBy: number): Gen<never> {
   const t = k.current();
@@ -38,8 +39,9 @@ export function snapshotResults(k: KernelApi, t: Task): void {
   if (!t.mm) return;
   // the results page only (the mm's image, or guest memory when it is loaded)
   const loaded = (k as KernelApi & { loadedMm?: unknown }).loadedMm === t.mm;
-  const img = loaded ? k.m.read(k.desc.memory.user + USER_RESULTS, 0x1000) : k.mmImage(t.mm).subarray(Number(USER_RESULTS), Number(USER_RESULTS) + 0x1000);
-  const slots = new ResultSlots(img.slice(), k.wordSize, k.desc.endian === 'little');
+  // (a copy of guest memory, or a stored page: pages are never written in place)
+  const img = loaded ? k.m.read(k.desc.memory.user + USER_RESULTS, USER_PAGE) : t.mm.pages[Number(USER_RESULTS) / USER_PAGE]!;
+  const slots = new ResultSlots(img, k.wordSize, k.desc.endian === 'little');
   k.results.set(t.pid, slots);
 }
 

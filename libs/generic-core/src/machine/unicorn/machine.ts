@@ -353,7 +353,7 @@ export class UnicornMachine implements Machine {
     const r = this.region(addr, data.length);
     if (r?.data) {
       r.view.set(data, Number(addr - r.base));
-      if (this.ak) this.markWritten(addr, data.length);
+      this.markWritten(addr, data.length);
     } else this.uc.memWrite(addr, data);
   }
 
@@ -393,6 +393,7 @@ export class UnicornMachine implements Machine {
       else if (size === 4) r.dv.setUint32(off, Number(v), le);
       else if (size === 2) r.dv.setUint16(off, Number(v), le);
       else r.view[off] = Number(v);
+      // markWritten, inline: the kernel writes words here all the time
       if (r.map >= 0) {
         this.ak!.u8[r.map + (off >> 12)] = 1;
         this.ak!.u8[r.map + ((off + size - 1) >> 12)] = 1;
@@ -575,45 +576,41 @@ export class UnicornMachine implements Machine {
   }
 
   private countStep(addr: number | bigint, size: number): void {
-    {
-      {
-        // Checked before counting: a stop asked for in a hook that also moved the pc
-        // (Unicorn then resumes) takes effect here, before the next instruction.
-        if ((this.count & (DEADLINE_EVERY - 1)) === DEADLINE_EVERY - 1 && Date.now() > this.deadline) {
-          this.timedOut = true;
-          this.stopRequested = true;
-        }
-        if (this.stopRequested || this.pendingError !== null || this.count >= this.budget) {
-          if (!this.stopRequested && this.pendingError === null) this.budgetHit = true;
-          this.stopRequested = true;
-          this.lib.uc_emu_stop(this.uc.handle);
-          return;
-        }
-        this.skipInsn = false;
-        const line = this.line;
-        if (line && this.count >= line.at) {
-          let taken = false;
-          this.inCodeHook++;
-          try {
-            this.guard(() => {
-              taken = line.take();
-            });
-          } finally {
-            this.inCodeHook--;
-          }
-          if (this.pendingError !== null) return;
-          if (taken) {
-            if (this.line === line) this.line = undefined;
-            this.skipInsn = true; // not run, not counted: the next instruction is the vector's
-            return;
-          }
-        }
-        // this instruction runs now (unless a hook at it stops the run first: stop() undoes the count)
-        this.last = this.current;
-        this.current = { addr: big(addr), size };
-        this.count++;
+    // Checked before counting: a stop asked for in a hook that also moved the pc
+    // (Unicorn then resumes) takes effect here, before the next instruction.
+    if ((this.count & (DEADLINE_EVERY - 1)) === DEADLINE_EVERY - 1 && Date.now() > this.deadline) {
+      this.timedOut = true;
+      this.stopRequested = true;
+    }
+    if (this.stopRequested || this.pendingError !== null || this.count >= this.budget) {
+      if (!this.stopRequested && this.pendingError === null) this.budgetHit = true;
+      this.stopRequested = true;
+      this.lib.uc_emu_stop(this.uc.handle);
+      return;
+    }
+    this.skipInsn = false;
+    const line = this.line;
+    if (line && this.count >= line.at) {
+      let taken = false;
+      this.inCodeHook++;
+      try {
+        this.guard(() => {
+          taken = line.take();
+        });
+      } finally {
+        this.inCodeHook--;
+      }
+      if (this.pendingError !== null) return;
+      if (taken) {
+        if (this.line === line) this.line = undefined;
+        this.skipInsn = true; // not run, not counted: the next instruction is the vector's
+        return;
       }
     }
+    // this instruction runs now (unless a hook at it stops the run first: stop() undoes the count)
+    this.last = this.current;
+    this.current = { addr: big(addr), size };
+    this.count++;
   }
 
   private installMemFaultHook(): void {
