@@ -366,8 +366,33 @@ function assemblerSpec(c: Checker, path: string, v: Json, allowAlternative: bool
   return spec;
 }
 
-/** Parses and validates an arch.json text; `file` is used in error messages. */
+/** Descriptors already parsed, by file and text: listing the arches and loading each port read the same arch.json. */
+const parsed = new Map<string, ArchDescriptor>();
+
+/**
+ * Parses and validates an arch.json text; `file` is used in error messages. The same file
+ * and text give the same descriptor object, frozen: nothing may change it.
+ */
 export function parseDescriptor(json: string, file: string): ArchDescriptor {
+  const key = `${file}\0${json}`;
+  let d = parsed.get(key);
+  if (!d) {
+    d = deepFreeze(parseDescriptorText(json, file));
+    if (parsed.size > 256) parsed.clear();
+    parsed.set(key, d);
+  }
+  return d;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as object)) deepFreeze(x);
+  }
+  return v;
+}
+
+function parseDescriptorText(json: string, file: string): ArchDescriptor {
   let raw: Json;
   let positions: KeyPositions;
   try {

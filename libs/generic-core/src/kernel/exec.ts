@@ -6,7 +6,7 @@
 import type { KernelApi, UserImage } from './types.ts';
 import { SIG_DFL, SIG_IGN } from './abi.ts';
 import { USER_STACK_TOP, USER_VDSO } from './layout.ts';
-import { imagePages } from './sched.ts';
+import { pagesWith } from './sched.ts';
 
 /** What exec puts in a new mm, built once per program and vDSO (mm images are never written in place). */
 const images = new WeakMap<UserImage, { vdso: Uint8Array; pages: Uint8Array[] }>();
@@ -15,11 +15,11 @@ function freshImage(k: KernelApi & { vdso: Uint8Array }, img: UserImage): Uint8A
   // the vDSO bytes of every boot of a port are the same (a new machine reads a new copy)
   if (c && (c.vdso === k.vdso || Buffer.compare(c.vdso, k.vdso) === 0)) return c.pages;
   const mem = k.desc.memory;
-  const image = new Uint8Array(Number(mem.userSize));
-  image.set(img.bytes, Number(img.base - mem.user));
-  image.set(k.vdso, Number(USER_VDSO));
-  for (const [addr, bytes] of img.dataInit) image.set(bytes, Number(addr - mem.user));
-  const pages = imagePages(image);
+  const pages = pagesWith(Number(mem.userSize), [
+    [Number(img.base - mem.user), img.bytes],
+    [Number(USER_VDSO), k.vdso],
+    ...img.dataInit.map(([addr, bytes]): [number, Uint8Array] => [Number(addr - mem.user), bytes]),
+  ]);
   images.set(img, { vdso: k.vdso, pages });
   return pages;
 }

@@ -68,10 +68,19 @@ function switchMm(k: KernelApi, next: Task): void {
 export const USER_PAGE = 0x1000;
 const ZERO_PAGE = new Uint8Array(USER_PAGE);
 
-/** An image's pages (views into it: the image must not be written afterwards). */
-export function imagePages(image: Uint8Array): Uint8Array[] {
-  const pages: Uint8Array[] = [];
-  for (let off = 0; off < image.length; off += USER_PAGE) pages.push(image.subarray(off, off + USER_PAGE));
+/** The pages of an image of `size` bytes, zero but for these parts (byte offset, bytes); untouched pages are one shared zero page. */
+export function pagesWith(size: number, parts: Array<[number, Uint8Array]>): Uint8Array[] {
+  const pages: Uint8Array[] = Array.from({ length: Math.ceil(size / USER_PAGE) }, () => ZERO_PAGE);
+  for (const [at, bytes] of parts) {
+    for (let off = 0; off < bytes.length; ) {
+      const i = Math.floor((at + off) / USER_PAGE);
+      const inPage = (at + off) % USER_PAGE;
+      const n = Math.min(USER_PAGE - inPage, bytes.length - off);
+      if (pages[i] === ZERO_PAGE) pages[i] = new Uint8Array(USER_PAGE);
+      pages[i]!.set(bytes.subarray(off, off + n), inPage);
+      off += n;
+    }
+  }
   return pages;
 }
 
