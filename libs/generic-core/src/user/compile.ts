@@ -147,6 +147,15 @@ function partial(ctx: CompileContext, name: string): HandlebarsTemplateDelegate 
   return t;
 }
 
+/** Rendered partials by partial and context, per user.hbs text. */
+const rendered = new Map<string, Map<string, string>>();
+function renderMemo(text: string): Map<string, string> {
+  let m = rendered.get(text);
+  if (!m) rendered.set(text, (m = new Map()));
+  if (m.size > 50_000) m.clear();
+  return m;
+}
+
 /**
  * Each {{#*inline}} body of a user.hbs precompiled (Handlebars.precompile: the template as
  * JavaScript source), by partial name; kept on disk by the file's content and the
@@ -209,7 +218,14 @@ export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffse
     if (d === undefined) throw new Error(`${prog.name}: no data "${v.data}"`);
     return `0x${d.toString(16)}`;
   };
-  const render = (name: string, c: Record<string, unknown>) => partial(ctx, name)(c).trimEnd();
+  const render = (name: string, c: Record<string, unknown>) => {
+    // the same op with the same operands renders the same lines: programs repeat many
+    const memo = renderMemo(ctx.templates.text);
+    const key = `${name}\0${JSON.stringify(c)}`;
+    let text = memo.get(key);
+    if (text === undefined) memo.set(key, (text = partial(ctx, name)(c).trimEnd()));
+    return text;
+  };
   const out: string[] = [];
   for (const op of prog.ops) {
     switch (op.op) {
