@@ -20,7 +20,7 @@ import { UcEngine } from '@archkit/generic-core/machine/unicorn/engine';
 import { UC_QUERY_PAGE_SIZE } from '@archkit/generic-core/machine/unicorn/api';
 import type { ArchModule } from '@archkit/generic-core/contracts/port';
 
-const HELP = `Usage: npm run bench -- [--arch LIST] [--reps N] [--floor-runs N] [--no-processes] [--json FILE]
+const HELP = `Usage: archkit bench [--arch LIST] [--reps N] [--floor-runs N] [--no-processes] [--json FILE]
 
 Per arch: the bare-engine floor (median of --floor-runs fresh engines: create, map, run a
 few no-ops, close), the cold median per scenario (each scenario's first run in a fresh

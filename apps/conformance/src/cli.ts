@@ -52,6 +52,8 @@ Commands:
   oracle        hold the kit against this machine's own Linux kernel (x86_64, i386)
   merge         join the JSON reports of parallel jobs or branches into one report
   status        render docs/status.md (arch x scenario matrix, per-arch facts) from a report
+  bench         time scenarios against a bare engine, and the matrix, mutants and sweeps
+                (archkit bench --help; npm run bench)
 
 Options:
   -h, --help    help (also: archkit <command> --help)
@@ -843,6 +845,8 @@ export function defaultIO(): CliIO {
 
 /** Runs the CLI; resolves to the exit status. Never throws. */
 export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  // `archkit bench`: the benchmark (bench.ts, its own options and help), from the same tree as the CLI
+  if (argv[0] === 'bench') return ((await import('./bench.ts')) as { benchMain(a: string[]): Promise<number> }).benchMain(argv.slice(1));
   let parsed: ParsedArgs;
   try {
     parsed = parseArgs(argv);
