@@ -17,7 +17,6 @@ import { renderTable } from './report/table.ts';
 import type { Machine } from '@archkit/generic-core/machine/machine';
 import type { UnicornCpu } from '@archkit/generic-core/machine/unicorn/machine';
 import { UcEngine } from '@archkit/generic-core/machine/unicorn/engine';
-import { UC_QUERY_PAGE_SIZE } from '@archkit/generic-core/machine/unicorn/api';
 import type { ArchModule } from '@archkit/generic-core/contracts/port';
 
 const HELP = `Usage: archkit bench [--arch LIST] [--reps N] [--floor-runs N] [--no-processes] [--json FILE]
@@ -77,9 +76,7 @@ export function bareEngine(cpu: UnicornCpu): FloorEngine {
   return {
     map: (base, size) => {
       // the target's page size when larger (sparc64: 8 KiB)
-      const ps = [0];
-      const page = uc.lib.uc_query(uc.handle, UC_QUERY_PAGE_SIZE, ps) === 0 && ps[0]! > size ? ps[0]! : size;
-      uc.memMap(base, page, 7);
+      uc.memMap(base, Math.max(size, uc.pageSize() ?? size), 7);
     },
     write: (addr, data) => uc.memWrite(addr, data),
     run: (pc, limits, until) => {

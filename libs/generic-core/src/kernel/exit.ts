@@ -56,13 +56,15 @@ export class ResultSlots implements ReadonlyMap<bigint, bigint> {
     private readonly wordSize: number,
     private readonly le: boolean,
   ) {}
+  /** The word of slot `off / 8`. */
+  private word(off: number): bigint {
+    const dv = new DataView(this.page.buffer, this.page.byteOffset, this.page.byteLength);
+    return this.wordSize === 8 ? dv.getBigUint64(off, this.le) : BigInt(dv.getUint32(off, this.le));
+  }
   private map(): Map<bigint, bigint> {
     if (this.decoded) return this.decoded;
     const m = new Map<bigint, bigint>();
-    const dv = new DataView(this.page.buffer, this.page.byteOffset, this.page.byteLength);
-    for (let off = 0; off < this.page.length; off += 8) {
-      m.set(BigInt(off / 8), this.wordSize === 8 ? dv.getBigUint64(off, this.le) : BigInt(dv.getUint32(off, this.le)));
-    }
+    for (let off = 0; off < this.page.length; off += 8) m.set(BigInt(off / 8), this.word(off));
     return (this.decoded = m);
   }
   get size(): number {
@@ -71,9 +73,7 @@ export class ResultSlots implements ReadonlyMap<bigint, bigint> {
   get(i: bigint): bigint | undefined {
     if (this.decoded) return this.decoded.get(i);
     const off = Number(i) * 8;
-    if (i < 0n || off >= this.page.length) return undefined;
-    const dv = new DataView(this.page.buffer, this.page.byteOffset, this.page.byteLength);
-    return this.wordSize === 8 ? dv.getBigUint64(off, this.le) : BigInt(dv.getUint32(off, this.le));
+    return i < 0n || off >= this.page.length ? undefined : this.word(off);
   }
   has(i: bigint): boolean {
     return i >= 0n && Number(i) * 8 < this.page.length;

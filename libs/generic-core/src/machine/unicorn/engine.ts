@@ -4,7 +4,7 @@
 import koffi from 'koffi';
 import { GuestFaultError } from '../machine.ts';
 import { loadUnicorn, unicornVersionOf, type UnicornLib } from './ffi.ts';
-import { UC_CTL_CPU_MODEL_WRITE, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR, ucErrText } from './api.ts';
+import { UC_CTL_CPU_MODEL_WRITE, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR, UC_QUERY_PAGE_SIZE, ucErrText } from './api.ts';
 
 export class UcCallError extends Error {
   constructor(
@@ -94,6 +94,12 @@ export class UcEngine {
     fill(b);
     const err = this.lib.uc_reg_write(this.handle, id, b) as number;
     if (err) throw new UcCallError(`writing ${what}`, err);
+  }
+
+  /** The target's page size (uc_query), or undefined when the engine does not say. */
+  pageSize(): number | undefined {
+    const ps = [0];
+    return this.lib.uc_query(this.handle, UC_QUERY_PAGE_SIZE, ps) === 0 && ps[0]! > 0 ? ps[0]! : undefined;
   }
 
   memMap(base: bigint, size: number, perms: number): void {

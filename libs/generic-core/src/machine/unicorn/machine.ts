@@ -38,7 +38,6 @@ import {
   UC_HOOK_MEM_WRITE,
   UC_MEM_TYPE_TEXT,
   UC_MODE_BIG_ENDIAN,
-  UC_QUERY_PAGE_SIZE,
   UC_ERR_FETCH_UNMAPPED,
   UC_MEM_FETCH_UNMAPPED,
   ucErrText,
@@ -169,8 +168,8 @@ export class UnicornMachine implements Machine {
     if (typeof pc !== 'number') throw new Error(`CPU model: the pc register "${cpu.pc}" must be a plain Unicorn register id`);
     this.pcId = pc;
     // the target's page size (sparc64: 8 KiB): uc_mem_map wants multiples of it
-    const ps = [0];
-    if (this.lib.uc_query(this.uc.handle, UC_QUERY_PAGE_SIZE, ps) === 0 && ps[0]! > Number(PAGE)) this.page = BigInt(ps[0]!);
+    const ps = this.uc.pageSize();
+    if (ps !== undefined && ps > Number(PAGE)) this.page = BigInt(ps);
     this.ak = this.installFastPath();
     this.installCounter();
     this.installMemFaultHook();
