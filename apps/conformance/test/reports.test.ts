@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { transformSync } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CliIO, main } from '../src/cli.ts';
 import { archSupportFiles, groupSupport, renderFeature } from '../src/report/arch-support.ts';
@@ -198,19 +199,23 @@ describe('report paths are checked before anything runs', () => {
       expect(() => prepareOutput({ option: 'json', value, kind: 'file' }, tmp)).toThrow(new OutputError(`--json ${value}: cannot write in ${locked}: permission denied (EACCES)`));
       return;
     }
-    // root may write anywhere: ask as nobody (setpriv is in util-linux, on every Debian)
-    const script = join(tmp, 'probe.ts');
+    // root may write anywhere: ask as nobody (setpriv is in util-linux, on every Debian).
+    // nobody may not reach the checkout (a clone under a 0700 directory): output.ts (node
+    // built-ins only) goes to the scratch directory as JavaScript, beside the probe
+    const source = readFileSync(join(REPO, 'apps/conformance/src/report/output.ts'), 'utf8');
+    writeFileSync(join(tmp, 'output.mjs'), transformSync(source, { loader: 'ts', format: 'esm' }).code);
+    const script = join(tmp, 'probe.mjs');
     writeFileSync(
       script,
-      `import { prepareOutput } from ${JSON.stringify(join(REPO, 'apps/conformance/src/report/output.ts'))};\n` +
-        `try { prepareOutput({ option: 'json', value: ${JSON.stringify(value)}, kind: 'file' }, '/'); console.log('accepted'); } catch (e) { console.log((e as Error).message); }\n`,
+      `import { prepareOutput } from './output.mjs';\n` +
+        `try { prepareOutput({ option: 'json', value: ${JSON.stringify(value)}, kind: 'file' }, '/'); console.log('accepted'); } catch (e) { console.log(e.message); }\n`,
     );
     chmodSync(tmp, 0o755);
-    chmodSync(script, 0o644);
-    const out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(REPO, 'node_modules/tsx/dist/cli.mjs'), script], {
+    for (const f of ['output.mjs', 'probe.mjs']) chmodSync(join(tmp, f), 0o644);
+    const out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, script], {
       encoding: 'utf8',
       timeout: 25_000,
-      env: { ...process.env, HOME: tmp, TSX_TSCONFIG_PATH: join(REPO, 'tsconfig.json') },
+      env: { ...process.env, HOME: tmp },
       cwd: '/',
     });
     expect(out.trim()).toBe(`--json ${value}: cannot write in ${locked}: permission denied (EACCES)`);
