@@ -1,5 +1,6 @@
 // `npm run bench`: what users run, measured side by side in one process. Per arch: the
-// bare-engine floor (a fresh Unicorn engine: create, map, run a few instructions, close),
+// bare-engine floor (a fresh Unicorn engine: create, map, run a few instructions, close;
+// measured twice: run with a deadline, as the skeleton's floor was, and without one),
 // the cold cost of a scenario (its first run in a fresh runner: what the CLI pays per cell)
 // and the warm one (later runs), with their ratios to the floor. Then, each as one cold
 // process, the wall time of `archkit conformance --arch all` (every scenario but the
@@ -22,9 +23,10 @@ import type { ArchModule } from '@archkit/generic-core/contracts/port';
 const HELP = `Usage: archkit bench [--arch LIST] [--reps N] [--floor-runs N] [--no-processes] [--json FILE]
 
 Per arch: the bare-engine floor (median of --floor-runs fresh engines: create, map, run a
-few no-ops, close), the cold median per scenario (each scenario's first run in a fresh
-runner, what the CLI pays per cell) and the warm median (the later --reps - 1 runs), and
-their ratios to the floor. Then, each as one cold child process: the wall of
+few no-ops with a 2 s deadline, close; Unicorn keeps a deadline with a timer thread), the
+cold median per scenario (each scenario's first run in a fresh runner, what the CLI pays
+per cell) and the warm median (the later --reps - 1 runs), and their ratios to the floor;
+beside them the same ratios to the floor without a deadline (no timer thread). Then, each as one cold child process: the wall of
 "archkit conformance" over the arches (every scenario but irq.sweep), projected to 25
 arches x 38 scenarios; the wall of "archkit mutants"; the wall of the irq.sweep runs.
 
@@ -35,12 +37,20 @@ Options:
   --no-processes     leave out the three child-process walls (matrix, mutants, sweep)
   --json FILE        also write the figures as JSON:
                      { arches: [{ arch, floorMs, warmMedianMs, coldMedianMs, warmRatio,
-                       coldRatio }], matrix: { cells, wallMs, projected25x38Ms },
+                       coldRatio, floorNoTimerMs, warmRatioNoTimer, coldRatioNoTimer }],
+                       matrix: { cells, wallMs, projected25x38Ms },
                        mutants: { wallMs }, sweep: { wallMs } }
 `;
 
 const FLOOR_INSNS = 8;
 const FLOOR_BASE = 0x10000n;
+/**
+ * The floor's deadline: UcEngine.start's default, what a plain Unicorn user passes and what
+ * the skeleton's floor (0.33 ms x86_64, 0.50 ms arm64) was measured with. Unicorn keeps it
+ * with a timer thread per uc_emu_start; archkit's machine checks its deadline in the
+ * instruction counter instead, so the floor without one is given too.
+ */
+export const FLOOR_TIMEOUT_US = 2_000_000n;
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;
@@ -61,11 +71,11 @@ type FloorEngine = Pick<Machine, 'map' | 'write' | 'run' | 'close'>;
 type CreateMachine = (cpu: UnicornCpu) => FloorEngine;
 
 /**
- * The bare engine: Unicorn itself (uc_open, uc_mem_map, uc_mem_write, uc_emu_start with no
- * timeout, uc_close), with none of the machine's hooks; in the state firmware hands over
- * when the CPU model says it needs one (UnicornCpu.bare).
+ * The bare engine: Unicorn itself (uc_open, uc_mem_map, uc_mem_write, uc_emu_start with
+ * `timeoutUs` (0: none, no timer thread), uc_close), with none of the machine's hooks; in
+ * the state firmware hands over when the CPU model says it needs one (UnicornCpu.bare).
  */
-export function bareEngine(cpu: UnicornCpu): FloorEngine {
+export function bareEngine(cpu: UnicornCpu, timeoutUs: bigint = FLOOR_TIMEOUT_US): FloorEngine {
   const uc = UcEngine.open(cpu.arch, cpu.mode, cpu.model);
   try {
     cpu.bare?.(uc);
@@ -81,13 +91,16 @@ export function bareEngine(cpu: UnicornCpu): FloorEngine {
     write: (addr, data) => uc.memWrite(addr, data),
     run: (pc, limits, until) => {
       // Unicorn's own count stops it too (sparc64 2.0.1 never returns at `until`)
-      const err = uc.start(pc, until ?? 0n, 0n, FLOOR_INSNS);
+      const err = uc.start(pc, until ?? 0n, timeoutUs, FLOOR_INSNS);
       if (err) throw new Error(`the bare engine stopped with uc_err ${err} at pc=0x${uc.regRead(cpu.registers[cpu.pc] as number).toString(16)}`);
       return { instructions: limits.instructions, reason: 'until' };
     },
     close: () => uc.close(),
   };
 }
+
+/** The bare engine run with no deadline: no timer thread. */
+export const bareEngineNoTimer = (cpu: UnicornCpu): FloorEngine => bareEngine(cpu, 0n);
 
 /** Median ms of: create engine, map a page, write and run FLOOR_INSNS no-ops, close. */
 export function measureFloor(create: CreateMachine, cpu: FloorCpu, runs: number): { ms: number } {
@@ -119,6 +132,10 @@ export interface ArchBench {
   coldMedianMs: number;
   warmRatio: number;
   coldRatio: number;
+  /** the floor without a deadline (no timer thread), and the ratios to it */
+  floorNoTimerMs?: number;
+  warmRatioNoTimer?: number;
+  coldRatioNoTimer?: number;
 }
 
 export interface BenchReport {
@@ -156,7 +173,7 @@ export async function bench(
   runner: Runner,
   arches: ArchInfo[],
   ids: string[],
-  opts: { reps: number; floorRuns: number; createMachine: CreateMachine; cpuOf?: (arch: string) => Promise<FloorCpu>; runCli?: RunCli; log?: (s: string) => void },
+  opts: { reps: number; floorRuns: number; createMachine: CreateMachine; createMachineNoTimer?: CreateMachine; cpuOf?: (arch: string) => Promise<FloorCpu>; runCli?: RunCli; log?: (s: string) => void },
 ): Promise<BenchReport> {
   const log = opts.log ?? (() => {});
   const out: ArchBench[] = [];
@@ -164,12 +181,16 @@ export async function bench(
     const cpu = await (opts.cpuOf ?? portCpu)(a.arch);
     // a CPU that cannot run a few no-ops on a bare engine has no floor; its ratios are left
     // out (a CPU model's `bare` puts the engine in the state firmware hands over first)
-    let floor = { ms: NaN };
-    try {
-      floor = measureFloor(opts.createMachine, cpu, opts.floorRuns);
-    } catch (e) {
-      log(`bench: ${a.arch}: no bare-engine floor: ${(e as Error).message}`);
-    }
+    const floorOf = (create: CreateMachine): { ms: number } => {
+      try {
+        return measureFloor(create, cpu, opts.floorRuns);
+      } catch (e) {
+        log(`bench: ${a.arch}: no bare-engine floor: ${(e as Error).message}`);
+        return { ms: NaN };
+      }
+    };
+    const floor = floorOf(opts.createMachine);
+    const noTimer = opts.createMachineNoTimer ? floorOf(opts.createMachineNoTimer) : undefined;
     // one scenario at a time in a fresh runner (each run of runArch starts its engine afresh):
     // the first run of a scenario is cold (its programs compiled, its engine booted)
     const perScenario = new Map<string, number[]>();
@@ -180,7 +201,11 @@ export async function bench(
     const cold = median([...perScenario.values()].map((xs) => xs[0]!));
     const warm = median([...perScenario.values()].map((xs) => median(xs.slice(1))));
     const b: ArchBench = { arch: a.arch, floorMs: floor.ms, warmMedianMs: warm, coldMedianMs: cold, warmRatio: warm / floor.ms, coldRatio: cold / floor.ms };
-    log(`bench: ${a.arch}: floor ${f(b.floorMs, 3)} ms, warm ${f(warm)} ms (${f(b.warmRatio, 1)}x), cold ${f(cold)} ms (${f(b.coldRatio, 1)}x)`);
+    if (noTimer) Object.assign(b, { floorNoTimerMs: noTimer.ms, warmRatioNoTimer: warm / noTimer.ms, coldRatioNoTimer: cold / noTimer.ms });
+    log(
+      `bench: ${a.arch}: floor ${f(b.floorMs, 3)} ms, warm ${f(warm)} ms (${f(b.warmRatio, 1)}x), cold ${f(cold)} ms (${f(b.coldRatio, 1)}x)` +
+        (noTimer ? `; floor without timer thread ${f(noTimer.ms, 3)} ms (${f(b.warmRatioNoTimer!, 1)}x, ${f(b.coldRatioNoTimer!, 1)}x)` : ''),
+    );
     out.push(b);
   }
   const archList = arches.map((a) => a.arch).join(',');
@@ -206,12 +231,24 @@ export async function bench(
 const f = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
 export function renderBench(r: BenchReport): string {
+  const noTimer = r.arches.some((a) => a.floorNoTimerMs !== undefined);
+  const x = (v: number | undefined): string => `${f(v ?? NaN, 1)}x`;
   let s = renderTable(
-    ['arch', 'floor ms', 'warm median ms', 'warm ratio', 'cold median ms', 'cold ratio'],
-    r.arches.map((a) => [a.arch, f(a.floorMs, 3), f(a.warmMedianMs), `${f(a.warmRatio, 1)}x`, f(a.coldMedianMs), `${f(a.coldRatio, 1)}x`]),
+    ['arch', 'floor ms', 'warm median ms', 'warm ratio', 'cold median ms', 'cold ratio', ...(noTimer ? ['floor w/o timer ms', 'warm ratio', 'cold ratio'] : [])],
+    r.arches.map((a) => [
+      a.arch,
+      f(a.floorMs, 3),
+      f(a.warmMedianMs),
+      x(a.warmRatio),
+      f(a.coldMedianMs),
+      x(a.coldRatio),
+      ...(noTimer ? [f(a.floorNoTimerMs ?? NaN, 3), x(a.warmRatioNoTimer), x(a.coldRatioNoTimer)] : []),
+    ]),
   );
   s += `
-floor: median of fresh bare Unicorn engines (uc_open, map 4 KiB, run ${FLOOR_INSNS} no-ops, uc_close: no hooks)
+floor: median of fresh bare Unicorn engines (uc_open, map 4 KiB, run ${FLOOR_INSNS} no-ops with a ${Number(FLOOR_TIMEOUT_US) / 1e6} s deadline, uc_close: no hooks)
+`;
+  if (noTimer) s += `floor w/o timer: the same run with no deadline (Unicorn starts no timer thread; archkit's machine keeps its deadline in the instruction counter)
 `;
   s += `warm/cold: median over scenarios of each one's later / first run in a fresh runner; ratio = / floor
 `;
@@ -267,6 +304,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       reps: Number(o['reps'] ?? 4),
       floorRuns: Number(o['floor-runs'] ?? 30),
       createMachine: bareEngine,
+      createMachineNoTimer: bareEngineNoTimer,
       ...(o['no-processes'] ? {} : { runCli: runCliProcess }),
       log: (s) => process.stderr.write(s + '\n'),
     });

@@ -56,6 +56,7 @@ describe('bench', () => {
       reps: 3,
       floorRuns: 3,
       createMachine: fakeMachines([]),
+      createMachineNoTimer: fakeMachines([]),
       cpuOf: async () => CPU,
       runCli: (args) => (cli.push(args), { ms: args[0] === 'mutants' ? 500 : 120, status: 0 }),
     });
@@ -67,7 +68,9 @@ describe('bench', () => {
     for (const a of r.arches) {
       expect(a.warmRatio).toBeCloseTo(a.warmMedianMs / a.floorMs);
       expect(a.coldRatio).toBeCloseTo(a.coldMedianMs / a.floorMs);
-      expect(Object.keys(a).sort()).toEqual(['arch', 'coldMedianMs', 'coldRatio', 'floorMs', 'warmMedianMs', 'warmRatio']);
+      expect(a.warmRatioNoTimer).toBeCloseTo(a.warmMedianMs / a.floorNoTimerMs!);
+      expect(a.coldRatioNoTimer).toBeCloseTo(a.coldMedianMs / a.floorNoTimerMs!);
+      expect(Object.keys(a).sort()).toEqual(['arch', 'coldMedianMs', 'coldRatio', 'coldRatioNoTimer', 'floorMs', 'floorNoTimerMs', 'warmMedianMs', 'warmRatio', 'warmRatioNoTimer']);
     }
     expect(r.matrix).toEqual({ cells: 6, wallMs: 120, projected25x38Ms: (120 * 950) / 6 });
     expect(r.mutants).toEqual({ wallMs: 500 });
@@ -78,7 +81,7 @@ describe('bench', () => {
       ['conformance', '--arch', 'x86_64,arm64', '--scenario', 'irq.sweep'],
     ]);
     const text = renderBench(r);
-    expect(text).toMatch(/^arch\s+floor ms\s+warm median ms\s+warm ratio\s+cold median ms\s+cold ratio/);
+    expect(text).toMatch(/^arch\s+floor ms\s+warm median ms\s+warm ratio\s+cold median ms\s+cold ratio\s+floor w\/o timer ms\s+warm ratio\s+cold ratio/);
     expect(text).toContain('matrix: 6 cells in 120 ms as one process, 19000 ms projected to 25 x 38');
   });
 
