@@ -20,7 +20,7 @@
 
 import type { SignalHooks } from '@archkit/generic-core/contracts/port';
 import type { Gen, KernelApi, KSignal } from '@archkit/generic-core/kernel/types';
-import type { PtRegs } from '@archkit/generic-core/kernel/ptregs';
+import { ptRegsField, ptRegsLayout, type PtRegs } from '@archkit/generic-core/kernel/ptregs';
 import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, sigmask } from '@archkit/generic-core/kernel/abi';
 import { forceSig, readSigset, recalcSigpending, writeSigset } from '@archkit/generic-core/kernel/signal';
 import { guestCall } from '@archkit/generic-core/kernel/bridge';
@@ -41,9 +41,7 @@ export const KSTK = { regWindow: 0n, rwinSptrs: NSWINS * 64n, wSaved: NSWINS * 6
 
 /** struct pt_regs field offsets, from arch.json. */
 function ptOffset(k: KernelApi, name: string): bigint {
-  const f = k.desc.ptRegs.fields.find((x) => x.name === name || x.reg === name);
-  if (!f) throw new Error(`sparc: struct pt_regs has no slot for "${name}"`);
-  return BigInt(f.offset);
+  return BigInt(ptRegsField(ptRegsLayout(k.desc), name).offset);
 }
 
 export const wSavedAddr = (k: KernelApi) => k.current().stackBase + KSTK.wSaved;

@@ -23,7 +23,7 @@
 
 import type { SignalHooks } from '@archkit/generic-core/contracts/port';
 import type { Gen, KernelApi, KSignal } from '@archkit/generic-core/kernel/types';
-import type { PtRegs } from '@archkit/generic-core/kernel/ptregs';
+import { ptRegsField, ptRegsLayout, type PtRegs } from '@archkit/generic-core/kernel/ptregs';
 import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, sigmask } from '@archkit/generic-core/kernel/abi';
 import { forceSig, readSigset, recalcSigpending, writeSigset } from '@archkit/generic-core/kernel/signal';
 import { guestCall } from '@archkit/generic-core/kernel/bridge';
@@ -45,9 +45,7 @@ export const TI_BYTE = { faultCode: 0n, wstate: 1n, noerror: 2n, fpdepth: 3n, cw
 
 /** struct pt_regs field offsets, from arch.json. */
 export function ptOffset(k: KernelApi, name: string): bigint {
-  const f = k.desc.ptRegs.fields.find((x) => x.name === name || x.reg === name);
-  if (!f) throw new Error(`sparc64: struct pt_regs has no slot for "${name}"`);
-  return BigInt(f.offset);
+  return BigInt(ptRegsField(ptRegsLayout(k.desc), name).offset);
 }
 
 /** A byte field of a task's thread_info flags word. */

@@ -530,7 +530,17 @@ export class Kernel implements KernelApi {
     const r = this.cpu.returnToUser.check(this.m, a, size, t.stackTop, this.layout.size);
     if (!r) return;
     if (r.violation) this.bug(r.violation.contract, `${r.violation.message} (return to user mode at ${symbolize(this.symbols, a)}, task ${t.pid})`);
-    this.exits.push({ pid: t.pid, irqsOn: this.irqsEnabled(), spDelta: r.sp - r.expectedSp, pc: r.pc, at: symbolize(this.symbols, a) });
+    const symbols = this.symbols;
+    // `at` is named when read (a failure message): symbolize walks every symbol
+    this.exits.push({
+      pid: t.pid,
+      irqsOn: this.irqsEnabled(),
+      spDelta: r.sp - r.expectedSp,
+      pc: r.pc,
+      get at() {
+        return symbolize(symbols, a);
+      },
+    });
     this.returnedToUser = true;
   }
 

@@ -61,6 +61,14 @@ function indexOf(layout: PtRegsLayout): { byName: Map<string, PtRegsField>; byRe
   return ix;
 }
 
+/** The pt_regs field named `name`, or the one saving machine register `name` (an indexed lookup). */
+export function ptRegsField(layout: PtRegsLayout, name: string): PtRegsField {
+  const ix = indexOf(layout);
+  const f = ix.byName.get(name) ?? ix.byReg.get(name);
+  if (!f) throw new Error(`pt_regs has no field or register "${name}"`);
+  return f;
+}
+
 export class PtRegs {
   private readonly byName: Map<string, PtRegsField>;
   private readonly byReg: Map<string, PtRegsField>;
@@ -77,8 +85,7 @@ export class PtRegs {
 
   field(name: string): PtRegsField {
     const f = this.byName.get(name) ?? this.byReg.get(name);
-    if (!f) throw new Error(`pt_regs has no field or register "${name}"`);
-    return f;
+    return f ?? ptRegsField(this.layout, name);
   }
 
   has(name: string): boolean {
