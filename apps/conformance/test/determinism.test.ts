@@ -7,7 +7,9 @@ import { createRunner } from '../src/runner.ts';
 import { allReports, runJobs, type Job } from '../src/pool.ts';
 import type { ArchReport } from '../src/types.ts';
 
-const ARCHES = ['x86_64', 'arm64', 'riscv64'];
+// three arches by default (npm test stays quick); ARCHKIT_DETERMINISM_ARCHES=all (what .ci/run sets) or a list for more
+const ARCHES_ENV = process.env['ARCHKIT_DETERMINISM_ARCHES'];
+const ARCHES = !ARCHES_ENV ? ['x86_64', 'arm64', 'riscv64'] : ARCHES_ENV === 'all' ? [...(await createRunner().listArches())].filter((a) => a.error === undefined).map((a) => a.arch) : ARCHES_ENV.split(',');
 
 /** Runs `f` with these environment variables set, then puts the old values back. */
 async function withEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Promise<T> {
