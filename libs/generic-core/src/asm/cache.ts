@@ -40,6 +40,11 @@ export function asmCacheDisabled(): boolean {
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
 
+/** The disk cache directory of `kind` (cache-dir.ts), or undefined when ARCHKIT_NO_ASM_CACHE turns the disk caches off. */
+export function diskCacheDir(kind: string): string | undefined {
+  return asmCacheDisabled() ? undefined : cacheDir(kind);
+}
+
 /** The on-disk cache directory (read from the environment at each use), or undefined. */
 export function asmCacheDir(): string | undefined {
   return cacheDir('asm');

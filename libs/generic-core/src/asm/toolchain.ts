@@ -10,8 +10,8 @@ import { delimiter, join, posix } from 'node:path';
 import { AsmError, type AsmSource, type AssembleOptions, type AssembleResult, type Assembler } from './assembler.ts';
 import { readElf, SHF_ALLOC, SHN_LORESERVE, SHN_UNDEF, STT_FILE, STT_SECTION, type ElfFile } from './elf.ts';
 import { ASM_IDENT, constantLine } from './offsets.ts';
-import { asmCacheDisabled } from './cache.ts';
-import { cacheDir, writeFileAtomic } from '../cache-dir.ts';
+import { diskCacheDir } from './cache.ts';
+import { writeFileAtomic } from '../cache-dir.ts';
 
 export const DEFAULT_TIMEOUT_MS = 20_000;
 
@@ -113,8 +113,7 @@ export function toolVersionText(bin: string, args: string[] = ['--version']): st
 }
 
 function versionCacheFile(bin: string, args: string[]): string | undefined {
-  if (asmCacheDisabled()) return undefined;
-  const dir = cacheDir('versions');
+  const dir = diskCacheDir('versions');
   const path = findOnPath(bin);
   if (!dir || !path) return undefined;
   try {

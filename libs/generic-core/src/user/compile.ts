@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
-import { asmCacheDisabled } from '../asm/cache.ts';
-import { cacheDir, writeFileAtomic } from '../cache-dir.ts';
+import { diskCacheDir } from '../asm/cache.ts';
+import { writeFileAtomic } from '../cache-dir.ts';
 import type { Assembler } from '../asm/assembler.ts';
 import type { ArchDescriptor } from '../contracts/descriptor.ts';
 import type { SignalHooks } from '../contracts/port.ts';
@@ -162,7 +162,7 @@ function renderMemo(text: string): Map<string, string> {
  * Handlebars version, as assembled images are (compiling them is most of a cold program).
  */
 function precompiled(text: string): Record<string, string> {
-  const dir = asmCacheDisabled() ? undefined : cacheDir('templates');
+  const dir = diskCacheDir('templates');
   const key = createHash('sha256').update(`${Handlebars.VERSION}\0${JSON.stringify(OPTIONS)}\0${text}`).digest('hex').slice(0, 32);
   const file = dir ? join(dir, `${key}.json`) : undefined;
   if (file) {
