@@ -147,13 +147,56 @@ function partial(ctx: CompileContext, name: string): HandlebarsTemplateDelegate 
   return t;
 }
 
-/** Rendered partials by partial and context, per user.hbs text. */
-const rendered = new Map<string, Map<string, string>>();
-function renderMemo(text: string): Map<string, string> {
+/**
+ * Rendered partials by partial and context, per user.hbs text: in memory, and on disk beside
+ * the precompiled partials (a line depends on nothing but the file, the Handlebars version
+ * and the context, all in the key), so a cold process renders only what no run rendered
+ * before. `added`: entries not on disk yet.
+ */
+interface RenderMemo {
+  lines: Map<string, string>;
+  file: string | undefined;
+  added: number;
+}
+const MAX_RENDERED = 50_000;
+const rendered = new Map<string, RenderMemo>();
+function renderMemo(text: string): RenderMemo {
   let m = rendered.get(text);
-  if (!m) rendered.set(text, (m = new Map()));
-  if (m.size > 50_000) m.clear();
+  if (!m) {
+    const file = renderedLinesFile(text);
+    m = { lines: new Map(), file, added: 0 };
+    if (file) {
+      try {
+        const saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+        if (Array.isArray(saved)) for (const e of saved) if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'string') m.lines.set(e[0], e[1]);
+      } catch {
+        /* none yet, or damaged: rendered again */
+      }
+    }
+    rendered.set(text, m);
+  }
+  if (m.lines.size > MAX_RENDERED) {
+    m.lines.clear();
+    m.added = 0;
+  }
   return m;
+}
+
+/** Writes the lines rendered since the memo was last saved (an unwritable cache: memory only). */
+function saveRenderMemo(m: RenderMemo): void {
+  if (!m.added || !m.file) return;
+  m.added = 0;
+  writeFileAtomic(m.file, JSON.stringify([...m.lines]));
+}
+
+/** The disk file of a user.hbs text's rendered lines (a JSON array of [partial NUL context, lines]), or undefined without a disk cache. */
+export function renderedLinesFile(text: string): string | undefined {
+  const dir = diskCacheDir('templates');
+  return dir ? join(dir, `${templatesKey(text)}.rendered.json`) : undefined;
+}
+
+function templatesKey(text: string): string {
+  return createHash('sha256').update(`${Handlebars.VERSION}\0${JSON.stringify(OPTIONS)}\0${text}`).digest('hex').slice(0, 32);
 }
 
 /**
@@ -163,8 +206,7 @@ function renderMemo(text: string): Map<string, string> {
  */
 function precompiled(text: string): Record<string, string> {
   const dir = diskCacheDir('templates');
-  const key = createHash('sha256').update(`${Handlebars.VERSION}\0${JSON.stringify(OPTIONS)}\0${text}`).digest('hex').slice(0, 32);
-  const file = dir ? join(dir, `${key}.json`) : undefined;
+  const file = dir ? join(dir, `${templatesKey(text)}.json`) : undefined;
   if (file) {
     try {
       return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
@@ -218,12 +260,15 @@ export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffse
     if (d === undefined) throw new Error(`${prog.name}: no data "${v.data}"`);
     return `0x${d.toString(16)}`;
   };
+  // the same op with the same operands renders the same lines: programs repeat many
+  const memo = renderMemo(ctx.templates.text);
   const render = (name: string, c: Record<string, unknown>) => {
-    // the same op with the same operands renders the same lines: programs repeat many
-    const memo = renderMemo(ctx.templates.text);
     const key = `${name}\0${JSON.stringify(c)}`;
-    let text = memo.get(key);
-    if (text === undefined) memo.set(key, (text = partial(ctx, name)(c).trimEnd()));
+    let text = memo.lines.get(key);
+    if (text === undefined) {
+      memo.lines.set(key, (text = partial(ctx, name)(c).trimEnd()));
+      memo.added++;
+    }
     return text;
   };
   const out: string[] = [];
@@ -310,6 +355,7 @@ export function compileProgram(ctx: CompileContext, prog: UserProgram, textOffse
       }
     }
   }
+  saveRenderMemo(memo);
   const source = out.join('\n') + '\n';
   const text = base + textOffset;
   const res = ctx.assembler.assemble({ file: `${prog.name} (user program from ${ctx.templates.file})`, text: source }, { base: text });
