@@ -187,9 +187,9 @@ function putWords(uc: UcEngine, addr: bigint, words: readonly number[]): void {
  * On a scratch engine: CPUSPARCState inside the CPU object by a register pattern (gregs[] is
  * its first field), cs->exception_index as the one int holding the trap number in the
  * interrupt hook of two traps, PSTATE through the exported writer, then natively with wrpr
- * from privileged mode two value sets of TL, TPC/TNPC/TSTATE/TT of two levels, CWP,
- * CANSAVE, CANRESTORE, OTHERWIN, CLEANWIN, WSTATE, PIL, TBA, %y and %asi: every field must
- * have exactly one candidate, or the model refuses to run.
+ * from privileged mode two value sets (A, B, then A and B again) of TL, TPC/TNPC/TSTATE/TT
+ * of two levels, CWP, CANSAVE, CANRESTORE, OTHERWIN, CLEANWIN, WSTATE, PIL, TBA, %y and
+ * %asi: every field must have exactly one candidate, or the model refuses to run.
  */
 function calibrate(): Offsets {
   if (offsets) return offsets;
@@ -306,6 +306,16 @@ function calibrate(): Offsets {
     uc.regWrite(UC_SPARC_REG_G0 + 6, 0xa5n);
     if (run(at.wr2, INSN.wr2.length).length) throw fail('the second wrpr set trapped');
     const b = snap();
+    // set A again, then B again: a field reads A, B, A in three snapshots (the searched span
+    // ends in heap data that can change between two snapshots, and a 1 -> 0 is common there)
+    uc.regWrite(UC_SPARC_REG_G0 + 5, 0x18000n);
+    uc.regWrite(UC_SPARC_REG_G0 + 6, 0x5an);
+    if (run(at.wr1, INSN.wr1.length).length) throw fail('the first wrpr set trapped the second time');
+    const c = snap();
+    uc.regWrite(UC_SPARC_REG_G0 + 5, 0x28000n);
+    uc.regWrite(UC_SPARC_REG_G0 + 6, 0xa5n);
+    if (run(at.wr2, INSN.wr2.length).length) throw fail('the second wrpr set trapped the second time');
+    const aba = <T>(find: (dvs: DataView[], vs: T[], from?: number) => number[], x: T, y: T, from?: number) => find([a, b, c], [x, y, x], from);
     const tpc1 = one(find64([a], [A1], 64), 'tpc of TL 1');
     const tpc2 = one(find64([a], [A4], 64), 'tpc of TL 2');
     const stride = tpc2 - tpc1;
@@ -313,19 +323,19 @@ function calibrate(): Offsets {
     off.ts = tpc1 - stride;
     off.tnpc = one(find64([a], [A2], 64), 'tnpc') - tpc1;
     off.tstate = one(find64([a], [A3], 64), 'tstate') - tpc1;
-    off.tt = one(find32([a, b], [0x123, 0x77], tpc1).filter((o) => o < tpc1 + stride), 'tt') - tpc1;
+    off.tt = one(aba(find32, 0x123, 0x77, tpc1).filter((o) => o < tpc1 + stride), 'tt') - tpc1;
     if (u32(a, tpc2 + off.tt) !== 0x45 || u32(b, tpc2 + off.tt) !== 0x66) throw fail('tt of TL 2');
-    off.tl = one(find32([a, b], [3, 1]), 'tl');
-    off.cwp = one(find32([a, b], [8 - 1 - 2, 8 - 1 - 5]), 'cwp (kept as NWINDOWS - 1 - CWP)');
-    off.cansave = one(find32([a, b], [4, 1]), 'cansave');
-    off.canrestore = one(find32([a, b], [2, 4]), 'canrestore');
-    off.otherwin = one(find32([a, b], [1, 0]), 'otherwin');
-    off.cleanwin = one(find32([a, b], [5, 3]), 'cleanwin');
-    off.wstate = one(find32([a, b], [0x0b, 0x12]), 'wstate');
-    off.pil = one(find32([a, b], [6, 9]), 'pil');
-    off.tba = one(find64([a, b], [0x18000n, 0x28000n], 64), 'tba');
-    off.y = one(find64([a, b], [A1 & 0xffffffffn, A2 & 0xffffffffn], 64), 'y');
-    off.asi = one(find32([a, b], [0x5a, 0xa5], 64), 'asi');
+    off.tl = one(aba(find32, 3, 1), 'tl');
+    off.cwp = one(aba(find32, 8 - 1 - 2, 8 - 1 - 5), 'cwp (kept as NWINDOWS - 1 - CWP)');
+    off.cansave = one(aba(find32, 4, 1), 'cansave');
+    off.canrestore = one(aba(find32, 2, 4), 'canrestore');
+    off.otherwin = one(aba(find32, 1, 0), 'otherwin');
+    off.cleanwin = one(aba(find32, 5, 3), 'cleanwin');
+    off.wstate = one(aba(find32, 0x0b, 0x12), 'wstate');
+    off.pil = one(aba(find32, 6, 9), 'pil');
+    off.tba = one(aba(find64, 0x18000n, 0x28000n, 64), 'tba');
+    off.y = one(aba(find64, A1 & 0xffffffffn, A2 & 0xffffffffn, 64), 'y');
+    off.asi = one(aba(find32, 0x5a, 0xa5, 64), 'asi');
 
     // the window pointer: regwptr moves by 16 registers per window
     const envAddr = csAddr + BigInt(env);
