@@ -7,7 +7,6 @@
 import type { EntryFunctions, EntryHooks } from '@archkit/generic-core/contracts/port';
 import type { KernelApi } from '@archkit/generic-core/kernel/types';
 import type { PtRegs } from '@archkit/generic-core/kernel/ptregs';
-import { threadField } from './process.ts';
 
 /** user_mode(regs): processor_mode(regs) == USR_MODE (asm/ptrace.h). */
 export const userMode = (regs: PtRegs) => (regs.get('cpsr') & 0xfn) === 0n;
@@ -35,7 +34,7 @@ function do_undefinstr(k: KernelApi, regsAddr: bigint): bigint {
 /** arm_syscall(no, regs): the ARM-private syscalls at __ARM_NR_BASE and up. */
 function arm_syscall(k: KernelApi, no: bigint, regsAddr: bigint): bigint {
   const regs = k.expectCurrentRegs('arm_syscall', regsAddr);
-  const tp = threadField(k, k.current(), 'tp_value');
+  const tp = k.threadSlot(k.current(), 'tp_value');
   if (no >> 16n === ARM_NR_BASE >> 16n) {
     switch (no & 0xffffn) {
       case ARM_NR.cacheflush:

@@ -5,14 +5,8 @@
 // restore_user_regs), so __switch_to has no C half.
 
 import type { ProcessHooks } from '@archkit/generic-core/contracts/port';
-import type { KernelApi, Task } from '@archkit/generic-core/kernel/types';
 import { CLONE_SETTLS } from '@archkit/generic-core/kernel/abi';
 import { MODE, PSR_T_BIT } from './cpu.ts';
-
-/** The arch part of the kit's task_struct: thread_info's cpu_context, abi_syscall, tp_value[2]. */
-export function threadField(k: KernelApi, t: Task, name: 'cpu_context' | 'abi_syscall' | 'tp_value'): bigint {
-  return k.taskThread(t) + BigInt(k.desc.thread.fields.find((f) => f.name === name)!.offset);
-}
 
 export const hooks: ProcessHooks = {
   copy_thread(k, p, args, regs) {
@@ -40,7 +34,7 @@ export const hooks: ProcessHooks = {
     }
     k.writeWord(k.switchFrameSlot(p, 'pc'), k.sym(k.desc.symbols.retFromFork));
     k.writeWord(k.switchFrameSlot(p, 'sp'), childregs.base);
-    const tp = threadField(k, p, 'tp_value');
+    const tp = k.threadSlot(p, 'tp_value');
     if (args.flags & CLONE_SETTLS) k.writeWord(tp, args.tls);
     // tp_value[1] = get_tpuser(): the live user r/w TLS register
     k.writeWord(tp + 4n, k.m.reg('tpidrurw'));

@@ -10,7 +10,6 @@
 import type { SyscallHooks } from '@archkit/generic-core/contracts/port';
 import type { KernelApi } from '@archkit/generic-core/kernel/types';
 import type { PtRegs } from '@archkit/generic-core/kernel/ptregs';
-import { threadField } from './process.ts';
 import { sysSigreturn } from './signal.ts';
 
 /** The task whose kernel stack holds this pt_regs frame. */
@@ -20,7 +19,7 @@ export function taskOf(k: KernelApi, regs: PtRegs) {
   return t;
 }
 
-const abiSyscall = (k: KernelApi, regs: PtRegs) => threadField(k, taskOf(k, regs), 'abi_syscall');
+const abiSyscall = (k: KernelApi, regs: PtRegs) => k.threadSlot(taskOf(k, regs), 'abi_syscall');
 
 const ARGS = ['r1', 'r2', 'r3', 'r4', 'r5'];
 

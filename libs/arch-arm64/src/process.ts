@@ -12,7 +12,7 @@ export const PSR_IL_BIT = 1n << 20n;
 export const FRAME_META_TYPE_FINAL = 1n;
 
 function tpValue(k: KernelApi, t: Task): bigint {
-  return k.taskThread(t) + BigInt(k.desc.thread.fields.find((f) => f.name === 'tp_value')!.offset);
+  return k.threadSlot(t, 'tp_value');
 }
 
 export const hooks: ProcessHooks = {

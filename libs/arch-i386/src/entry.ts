@@ -9,7 +9,6 @@ import type { Gen, KernelApi } from '@archkit/generic-core/kernel/types';
 import type { PtRegs } from '@archkit/generic-core/kernel/ptregs';
 import type { SignalName } from '@archkit/generic-core/kernel/abi';
 import { guestCall } from '@archkit/generic-core/kernel/bridge';
-import { threadField } from './process.ts';
 
 /** user_mode(regs): the frame came from CPL 3 (CS RPL; no vm86 here). */
 export const userMode = (regs: PtRegs) => (regs.get('cs') & 3n) === 3n;
@@ -46,10 +45,10 @@ function userFault(name: string, trapNr: number, sig: SignalName, cr2 = false) {
     k.irqentryEnterFromUserMode(regs);
     const t = k.current();
     // exc_page_fault reads CR2 first thing, before anything can fault again
-    if (cr2) k.writeWord(threadField(k, t, 'cr2'), k.m.reg('cr2'));
+    if (cr2) k.writeWord(k.threadSlot(t, 'cr2'), k.m.reg('cr2'));
     k.localIrqEnable(); // cond_local_irq_enable(): user mode had them on
-    k.writeWord(threadField(k, t, 'trap_nr'), BigInt(trapNr));
-    k.writeWord(threadField(k, t, 'error_code'), errorCode);
+    k.writeWord(k.threadSlot(t, 'trap_nr'), BigInt(trapNr));
+    k.writeWord(k.threadSlot(t, 'error_code'), errorCode);
     k.forceSig(k.abi.sig[sig]);
     k.localIrqDisable();
     yield* k.irqentryExitToUserMode(regs);
@@ -68,8 +67,8 @@ function* exc_general_protection(k: KernelApi, regsAddr: bigint, errorCode: bigi
   k.irqentryEnterFromUserMode(regs);
   k.localIrqEnable(); // cond_local_irq_enable()
   const t = k.current();
-  k.writeWord(threadField(k, t, 'error_code'), errorCode);
-  k.writeWord(threadField(k, t, 'trap_nr'), 13n);
+  k.writeWord(k.threadSlot(t, 'error_code'), errorCode);
+  k.writeWord(k.threadSlot(t, 'trap_nr'), 13n);
   k.forceSig(k.abi.sig.SIGSEGV); // gp_user_force_sig_segv()
   k.localIrqDisable(); // cond_local_irq_disable()
   yield* k.irqentryExitToUserMode(regs);

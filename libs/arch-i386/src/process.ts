@@ -10,24 +10,13 @@ import type { ProcessHooks } from '@archkit/generic-core/contracts/port';
 import type { KernelApi, Task } from '@archkit/generic-core/kernel/types';
 import { EFLAGS, GDT_ENTRY_TLS_ENTRIES, GDT_ENTRY_TLS_MIN, GDT_OFFSET, TSS, USER_CS, USER_DS, tssAddress } from './cpu.ts';
 
-function threadOffset(k: KernelApi, name: string): bigint {
-  const f = k.desc.thread.fields.find((x) => x.name === name);
-  if (!f) throw new Error(`i386: arch.json thread has no field "${name}"`);
-  return BigInt(f.offset);
-}
-
-/** Address of a field of t->thread (arch.json thread). */
-export function threadField(k: KernelApi, t: Task, name: string): bigint {
-  return k.taskThread(t) + threadOffset(k, name);
-}
-
 /**
  * load_TLS(t): the task's TLS descriptors (thread.tls_array) into the CPU's GDT entries
  * GDT_ENTRY_TLS_MIN.. (arch/x86/include/asm/desc.h native_load_tls). A %gs that selects one
  * picks the new base up at its next load.
  */
 export function loadTLS(k: KernelApi, t: Task): void {
-  const tls = threadField(k, t, 'tls_array');
+  const tls = k.threadSlot(t, 'tls_array');
   const gdt = k.desc.memory.kernelData + GDT_OFFSET + BigInt(GDT_ENTRY_TLS_MIN * 8);
   k.m.write(gdt, k.m.read(tls, GDT_ENTRY_TLS_ENTRIES * 8));
 }
@@ -42,14 +31,14 @@ export const hooks: ProcessHooks = {
     k.m.write(frame, new Uint8Array(k.desc.switchFrame.size));
     k.writeWord(k.switchFrameSlot(p, 'bp'), encodeFramePointer(childregs.base));
     k.writeWord(k.switchFrameSlot(p, 'ret_addr'), k.sym(k.desc.symbols.retFromFork));
-    k.writeWord(threadField(k, p, 'sp'), frame);
+    k.writeWord(k.threadSlot(p, 'sp'), frame);
     // thread.sp0 = childregs + 1: the top of stack the CPU switches to from user mode
-    k.writeWord(threadField(k, p, 'sp0'), childregs.base + BigInt(k.desc.ptRegs.size));
-    k.writeWord(threadField(k, p, 'gs'), k.m.reg('gs')); // savesegment(gs, p->thread.gs)
+    k.writeWord(k.threadSlot(p, 'sp0'), childregs.base + BigInt(k.desc.ptRegs.size));
+    k.writeWord(k.threadSlot(p, 'gs'), k.m.reg('gs')); // savesegment(gs, p->thread.gs)
     // all status flags clear, IF included: the newborn starts with irqs off
     k.writeWord(k.switchFrameSlot(p, 'flags'), EFLAGS.FIXED);
     // dup_task_struct() copied the parent's task_struct: its TLS descriptors too
-    k.m.write(threadField(k, p, 'tls_array'), k.m.read(threadField(k, k.current(), 'tls_array'), GDT_ENTRY_TLS_ENTRIES * 8));
+    k.m.write(k.threadSlot(p, 'tls_array'), k.m.read(k.threadSlot(k.current(), 'tls_array'), GDT_ENTRY_TLS_ENTRIES * 8));
 
     if (args.fn !== null) {
       // Kernel thread: zeroed pt_regs, fn/arg in the frame's bx/di (kthread_frame_init).
@@ -75,13 +64,13 @@ export const hooks: ProcessHooks = {
    * (update_task_stack()), where the CPU's next entry from user mode puts next's pt_regs.
    */
   __switch_to(k, prev, next) {
-    k.writeWord(threadField(k, prev, 'gs'), k.m.reg('gs')); // savesegment(gs, prev->gs)
+    k.writeWord(k.threadSlot(prev, 'gs'), k.m.reg('gs')); // savesegment(gs, prev->gs)
     loadTLS(k, next);
     // 6.18 writes tss.sp1 for the entry trampoline stack; without that stack (not
     // modelled) the CPU's own stack switch uses esp0, as load_sp0() did
-    k.writeWord(tssAddress(k.desc) + TSS.esp0, k.readWord(threadField(k, next, 'sp0')));
-    const prevGs = k.readWord(threadField(k, prev, 'gs'));
-    const nextGs = k.readWord(threadField(k, next, 'gs'));
+    k.writeWord(tssAddress(k.desc) + TSS.esp0, k.readWord(k.threadSlot(next, 'sp0')));
+    const prevGs = k.readWord(k.threadSlot(prev, 'gs'));
+    const nextGs = k.readWord(k.threadSlot(next, 'gs'));
     if (prevGs | nextGs) k.m.setReg('gs', nextGs); // loadsegment(gs, next->gs)
   },
 
@@ -92,10 +81,10 @@ export const hooks: ProcessHooks = {
     for (const f of ['bx', 'cx', 'dx', 'si', 'di', 'bp', 'ax']) regs.set(f, 0n);
     // flush_thread() (begin_new_exec): no TLS descriptors in the new image
     const t = k.current();
-    k.m.write(threadField(k, t, 'tls_array'), new Uint8Array(GDT_ENTRY_TLS_ENTRIES * 8));
+    k.m.write(k.threadSlot(t, 'tls_array'), new Uint8Array(GDT_ENTRY_TLS_ENTRIES * 8));
     loadTLS(k, t);
     k.m.setReg('gs', 0n);
-    k.writeWord(threadField(k, t, 'gs'), 0n);
+    k.writeWord(k.threadSlot(t, 'gs'), 0n);
     regs.set('fs', 0n);
     regs.set('ds', BigInt(USER_DS));
     regs.set('es', BigInt(USER_DS));

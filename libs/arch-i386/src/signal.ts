@@ -12,7 +12,6 @@ import type { SignalHooks } from '@archkit/generic-core/contracts/port';
 import type { KernelApi } from '@archkit/generic-core/kernel/types';
 import { readSigset, writeSigset } from '@archkit/generic-core/kernel/signal';
 import { EFLAGS, USER_CS, USER_DS } from './cpu.ts';
-import { threadField } from './process.ts';
 
 /** struct rt_sigframe (32-bit). */
 export const RT_SIGFRAME = { pretcode: 0n, sig: 4n, pinfo: 8n, puc: 12n, info: 16n, uc: 144n, retcode: 260n, size: 268n } as const;
@@ -75,9 +74,9 @@ export const hooks: SignalHooks = {
     for (const r of GPRS) k.writeWord(at(sc, SIGCONTEXT[r]!), regs.get(r));
     k.writeWord(at(sc, SIGCONTEXT['flags']!), regs.get('flags'));
     k.writeWord(at(sc, SIGCONTEXT['sp_at_signal']!), regs.get('sp'));
-    k.writeWord(at(sc, SIGCONTEXT['trapno']!), k.readWord(threadField(k, t, 'trap_nr')));
-    k.writeWord(at(sc, SIGCONTEXT['err']!), k.readWord(threadField(k, t, 'error_code')));
-    k.writeWord(at(sc, SIGCONTEXT['cr2']!), k.readWord(threadField(k, t, 'cr2')));
+    k.writeWord(at(sc, SIGCONTEXT['trapno']!), k.readWord(k.threadSlot(t, 'trap_nr')));
+    k.writeWord(at(sc, SIGCONTEXT['err']!), k.readWord(k.threadSlot(t, 'error_code')));
+    k.writeWord(at(sc, SIGCONTEXT['cr2']!), k.readWord(k.threadSlot(t, 'cr2')));
     k.writeWord(at(sc, SIGCONTEXT['fpstate']!), 0n);
     k.writeWord(at(sc, SIGCONTEXT['oldmask']!), ksig.oldset & 0xffffffffn);
     writeSigset(k, at(uc, UC.sigmask), ksig.oldset);

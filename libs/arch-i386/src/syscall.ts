@@ -11,7 +11,7 @@
 import type { SyscallHooks } from '@archkit/generic-core/contracts/port';
 import type { KernelApi } from '@archkit/generic-core/kernel/types';
 import { GDT_ENTRY_TLS_ENTRIES, GDT_ENTRY_TLS_MIN } from './cpu.ts';
-import { loadTLS, threadField } from './process.ts';
+import { loadTLS } from './process.ts';
 
 /**
  * struct user_desc (uapi/asm/ldt.h): entry_number, base_addr, limit, then the bit fields
@@ -87,7 +87,7 @@ export const hooks: SyscallHooks = {
       // tls_desc_okay(): 32-bit data segments that are present, or "no segment"
       if (!empty && (info.seg32 === 0n || info.contents > 1n || info.notPresent === 1n)) return EINVAL;
       const t = k.current();
-      const tls = threadField(k, t, 'tls_array');
+      const tls = k.threadSlot(t, 'tls_array');
       let idx = info.entry;
       if (idx === -1n) {
         // get_free_idx()

@@ -17,7 +17,6 @@ import type { Op, UserProgram, Val } from '@archkit/generic-core/user/compile';
 import { createPort } from '../src/index.ts';
 import { calibrate, cpu, GDT_ENTRY_TLS_MIN, GDT_OFFSET, IDT_GATES, IDT_OFFSET, KERNEL_CS, KERNEL_DS, pageDirectory, PDE, tssAddress, TSS, USER_CS, USER_DS } from '../src/cpu.ts';
 import { RT_SIGFRAME, SIGCONTEXT, UC } from '../src/signal.ts';
-import { threadField } from '../src/process.ts';
 
 const sys = (name: string, ...args: Val[]): Op => ({ op: 'syscall', name, args });
 const label = (name: string): Op => ({ op: 'label', name });
@@ -403,9 +402,9 @@ describe('with the kernel', () => {
     const { slot, k, imgs } = h.run(prog);
     expect(BigInt.asUintN(32, slot(1, 'seen')!)).toBe(0x7115c0den);
     // the gs the task had when it was switched out for the last time (savesegment)
-    expect(k.readWord(threadField(k, k.task(1)!, 'gs'))).toBe(BigInt(GDT_ENTRY_TLS_MIN * 8 + 3));
+    expect(k.readWord(k.threadSlot(k.task(1)!, 'gs'))).toBe(BigInt(GDT_ENTRY_TLS_MIN * 8 + 3));
     // the task's TLS descriptor (the GDT holds the running task's: the idle task's by now)
-    const desc = k.m.readUint(threadField(k, k.task(1)!, 'tls_array'), 8);
+    const desc = k.m.readUint(k.threadSlot(k.task(1)!, 'tls_array'), 8);
     const base = ((desc >> 16n) & 0xffffffn) | (((desc >> 56n) & 0xffn) << 24n);
     expect(base).toBe(imgs['/init']!.data.get('tls'));
     expect((desc >> 45n) & 3n).toBe(3n);

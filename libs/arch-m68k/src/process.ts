@@ -6,7 +6,6 @@
 // thread_info.tp_value: there is no C half of __switch_to.
 
 import type { ProcessHooks } from '@archkit/generic-core/contracts/port';
-import type { KernelApi, Task } from '@archkit/generic-core/kernel/types';
 import { CLONE_SETTLS } from '@archkit/generic-core/kernel/abi';
 import { SR } from './cpu.ts';
 import { SW } from './signal.ts';
@@ -15,22 +14,6 @@ import { SW } from './signal.ts';
 export const USER_DATA = 1n;
 /** struct thread_info at the stack base (asm/thread_info.h): task, flags, preempt_count, cpu, tp_value. */
 export const THREAD_INFO = { task: 0n, flags: 4n, preemptCount: 8n, cpu: 12n, tpValue: 16n, size: 20n } as const;
-
-function threadField(k: KernelApi, t: Task, name: string): { addr: bigint; size: number } {
-  const f = k.desc.thread.fields.find((x) => x.name === name);
-  if (!f) throw new Error(`m68k: arch.json thread has no field "${name}"`);
-  return { addr: k.taskThread(t) + BigInt(f.offset), size: f.size };
-}
-
-export function setThread(k: KernelApi, t: Task, name: string, v: bigint): void {
-  const f = threadField(k, t, name);
-  k.m.writeUint(f.addr, f.size, BigInt.asUintN(f.size * 8, v));
-}
-
-export function getThread(k: KernelApi, t: Task, name: string): bigint {
-  const f = threadField(k, t, name);
-  return k.m.readUint(f.addr, f.size);
-}
 
 export const hooks: ProcessHooks = {
   copy_thread(k, p, args, regs) {
@@ -41,12 +24,12 @@ export const hooks: ProcessHooks = {
     // the stack base, naming its own task, which is how GET_CURRENT finds current
     k.m.write(p.stackBase, k.m.read(k.current().stackBase, Number(THREAD_INFO.size)));
     k.writeWord(p.stackBase + THREAD_INFO.task, p.addr);
-    setThread(k, p, 'ksp', sw);
-    setThread(k, p, 'esp0', frameRegs.base);
+    k.writeThread(p, 'ksp', sw);
+    k.writeThread(p, 'esp0', frameRegs.base);
     // dup_task_struct() copied the parent's thread_struct: sr is a supervisor SR
     // (INIT_THREAD's PS_S, or what resume saved), which resume loads with IPL 7
-    setThread(k, p, 'sr', BigInt(SR.S));
-    setThread(k, p, 'fc', USER_DATA);
+    k.writeThread(p, 'sr', BigInt(SR.S));
+    k.writeThread(p, 'fc', USER_DATA);
 
     if (args.fn !== null) {
       // kernel thread
@@ -55,7 +38,7 @@ export const hooks: ProcessHooks = {
       k.writeWord(sw + SW.a3, args.fn);
       k.writeWord(sw + SW.d7, args.fnArg);
       k.writeWord(sw + SW.retpc, k.sym('ret_from_kernel_thread'));
-      setThread(k, p, 'usp', 0n);
+      k.writeThread(p, 'usp', 0n);
       return;
     }
     // The parent's fork_frame: the switch_stack __sys_fork/__sys_clone/__sys_vfork pushed
@@ -64,7 +47,7 @@ export const hooks: ProcessHooks = {
     if (parent.base !== frameRegs.base) k.m.write(sw, k.m.read(parent.base - BigInt(k.desc.switchFrame.size), frameSize));
     frameRegs.set('d0', 0n);
     k.writeWord(sw + SW.retpc, k.sym(k.desc.symbols.retFromFork));
-    setThread(k, p, 'usp', args.stack !== 0n ? args.stack : k.m.reg('usp'));
+    k.writeThread(p, 'usp', args.stack !== 0n ? args.stack : k.m.reg('usp'));
     if (args.flags & CLONE_SETTLS) k.writeWord(p.stackBase + THREAD_INFO.tpValue, args.tls);
   },
 

@@ -186,7 +186,7 @@ export const hooks: SignalHooks = {
    */
   *arch_do_signal_or_restart(k, regs) {
     const t = k.current();
-    k.writeWord(k.taskThread(t) + BigInt(k.desc.thread.fields.find((f) => f.name === 'esp0')!.offset), regs.base);
+    k.writeWord(k.threadSlot(t, 'esp0'), regs.base);
     if (k.testTif(t, 'NOTIFY_SIGNAL')) handled(k, 'NOTIFY_SIGNAL', 'task_work_run');
     yield* k.signalRestartAfterGetSignal(regs);
   },

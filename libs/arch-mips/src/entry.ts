@@ -16,7 +16,7 @@ import { tiSyscall } from './syscall.ts';
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
 /** thread_info->regs: the frame of the interrupt being handled (set_irq_regs()). */
-const tiRegs = (k: KernelApi) => k.taskThread(k.current()) + BigInt(k.desc.thread.fields.find((f) => f.name === 'ti_regs')!.offset);
+const tiRegs = (k: KernelApi) => k.threadSlot(k.current(), 'ti_regs');
 
 /** user_mode(regs): the saved Status had KSU = user. */
 export const userMode = (regs: PtRegs) => (regs.get('status') & ST0.KU_USER) !== 0n;

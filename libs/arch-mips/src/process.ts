@@ -10,7 +10,7 @@ import { ST0 } from './cpu.ts';
 
 /** thread_info->tp_value of a task (the arch's part of the core's task_struct). */
 export function tpValue(k: KernelApi, t: Task): bigint {
-  return k.taskThread(t) + BigInt(k.desc.thread.fields.find((f) => f.name === 'ti_tp_value')!.offset);
+  return k.threadSlot(t, 'ti_tp_value');
 }
 
 const slot = (k: KernelApi, p: Task, name: string) => k.switchFrameSlot(p, name);

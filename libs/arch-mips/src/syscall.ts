@@ -13,7 +13,7 @@ import type { PtRegs } from '@archkit/generic-core/kernel/ptregs';
 
 /** thread_info->syscall of the current task (the arch's part of the core's task_struct). */
 export function tiSyscall(k: KernelApi): bigint {
-  return k.taskThread(k.current()) + BigInt(k.desc.thread.fields.find((f) => f.name === 'ti_syscall')!.offset);
+  return k.threadSlot(k.current(), 'ti_syscall');
 }
 
 /** O32 syscall(): mips_syscall_is_indirect(). */
@@ -46,7 +46,7 @@ export const hooks: SyscallHooks = {
   arch_syscalls: {
     /** set_thread_area(addr) (syscall.c): thread_info->tp_value, and UserLocal now (cpu_has_userlocal). */
     set_thread_area(k, addr) {
-      k.writeWord(k.taskThread(k.current()) + BigInt(k.desc.thread.fields.find((f) => f.name === 'ti_tp_value')!.offset), addr!);
+      k.writeWord(k.threadSlot(k.current(), 'ti_tp_value'), addr!);
       k.m.setReg('userlocal', addr!);
       return 0n;
     },

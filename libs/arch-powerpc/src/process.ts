@@ -7,7 +7,6 @@
 // so __switch_to has no C half here.
 
 import type { ProcessHooks } from '@archkit/generic-core/contracts/port';
-import type { KernelApi, Task } from '@archkit/generic-core/kernel/types';
 import { CLONE_SETTLS } from '@archkit/generic-core/kernel/abi';
 import { MSR, MSR_USER } from './cpu.ts';
 
@@ -18,12 +17,6 @@ const INT_FRAME_MARKER = 8n;
 const STACK_FRAME_REGS_MARKER = 0x52454753n; // "REGS"
 const MSR_VEC = 0x2000000n;
 const MSR_VSX = 0x800000n;
-
-function threadField(k: KernelApi, p: Task, name: string): bigint {
-  const f = k.desc.thread.fields.find((x) => x.name === name);
-  if (!f) throw new Error(`powerpc: arch.json thread has no field "${name}"`);
-  return k.taskThread(p) + BigInt(f.offset);
-}
 
 export const hooks: ProcessHooks = {
   copy_thread(k, p, args, regs) {
@@ -50,7 +43,7 @@ export const hooks: ProcessHooks = {
       f = k.sym(k.desc.symbols.retFromFork);
     }
     childregs.set('msr', childregs.get('msr') & ~(MSR.FP | MSR_VEC | MSR_VSX));
-    k.writeWord(threadField(k, p, 'regs'), childregs.base);
+    k.writeWord(k.threadSlot(p, 'regs'), childregs.base);
     // _switch's frame: it returns to f; a kernel thread's fn and argument in r14/r15
     k.writeWord(sp + LR_SAVE, f);
     const switchFrameSize = BigInt(k.desc.switchFrame.size) - FRAME_MIN;
@@ -62,7 +55,7 @@ export const hooks: ProcessHooks = {
       k.writeWord(k.switchFrameSlot(p, k.desc.kthread.arg), args.fnArg);
     }
     if (k.switchFrameSlot(p, 'backchain') !== sp) k.bug('C1', 'powerpc: arch.json switchFrame does not end at the user interrupt frame');
-    k.writeWord(threadField(k, p, 'sp'), sp); // thread.ksp
+    k.writeWord(k.threadSlot(p, 'sp'), sp); // thread.ksp
   },
 
   start_thread(k, regs, pc, sp) {

@@ -9,7 +9,6 @@ import { SR } from './cpu.ts';
 
 export const hooks: ProcessHooks = {
   copy_thread(k, p, args, regs) {
-    const sf = k.desc.switchFrame;
     const childregs = k.taskPtRegs(p);
     // memset(&p->thread.s, 0, ...)
     for (let i = 0; i < 12; i++) k.writeWord(k.switchFrameSlot(p, `s${i}`), 0n);
@@ -32,7 +31,7 @@ export const hooks: ProcessHooks = {
       k.writeWord(k.switchFrameSlot(p, 'ra'), k.sym(k.desc.symbols.retFromFork));
     }
     // the kernel sp __switch_to loads: the child's pt_regs
-    k.writeWord(k.taskThread(p) + BigInt(sf.offset) + BigInt(sf.fields.find((f) => f.name === 'sp')!.offset), childregs.base);
+    k.writeWord(k.switchFrameSlot(p, 'sp'), childregs.base);
   },
 
   start_thread(k, regs, pc, sp) {

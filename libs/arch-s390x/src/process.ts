@@ -9,21 +9,15 @@ import { CLONE_SETTLS } from '@archkit/generic-core/kernel/abi';
 import { PSW, PSW_KERNEL_BITS, PSW_USER_BITS } from './cpu.ts';
 import { ARCH_DATA } from './entry.ts';
 
-const thread = (k: KernelApi, t: Task, field: string): bigint => {
-  const f = k.desc.thread.fields.find((x) => x.name === field);
-  if (!f) throw new Error(`s390x: arch.json thread has no field "${field}"`);
-  return k.taskThread(t) + BigInt(f.offset);
-};
-
 /** save_access_regs(): the live a0-a15 into t->thread.acrs. */
 function saveAccessRegs(k: KernelApi, t: Task): void {
-  const acrs = thread(k, t, 'acrs');
+  const acrs = k.threadSlot(t, 'acrs');
   for (let i = 0; i < 16; i++) k.m.writeUint(acrs + BigInt(4 * i), 4, k.m.reg(`a${i}`));
 }
 
 /** restore_access_regs(): t->thread.acrs into a0-a15. */
 function restoreAccessRegs(k: KernelApi, t: Task): void {
-  const acrs = thread(k, t, 'acrs');
+  const acrs = k.threadSlot(t, 'acrs');
   for (let i = 0; i < 16; i++) k.m.setReg(`a${i}`, k.m.readUint(acrs + BigInt(4 * i), 4));
 }
 
@@ -32,12 +26,12 @@ export const hooks: ProcessHooks = {
     const childregs = k.taskPtRegs(p);
     // the switch frame (a struct stack_frame) sits right below childregs: fake_frame
     const frame = childregs.base - BigInt(k.desc.switchFrame.size);
-    k.writeWord(thread(k, p, 'sp'), frame);
+    k.writeWord(k.threadSlot(p, 'sp'), frame);
     // dup_task_struct() copied the parent's task_struct, restart_block included
     const parent = k.current();
     p.arch[ARCH_DATA] = parent.arch[ARCH_DATA] ?? 0n;
     saveAccessRegs(k, p);
-    k.writeWord(thread(k, p, 'last_break'), 1n);
+    k.writeWord(k.threadSlot(p, 'last_break'), 1n);
     k.m.write(frame, new Uint8Array(k.desc.switchFrame.size));
     k.writeWord(k.switchFrameSlot(p, 'r11'), childregs.base);
     k.writeWord(k.switchFrameSlot(p, 'r12'), p.addr);
@@ -65,7 +59,7 @@ export const hooks: ProcessHooks = {
     childregs.set('psw_mask', childregs.get('psw_mask') & ~PSW.RI);
     // CLONE_SETTLS: the thread pointer is the access-register pair a0:a1
     if (args.flags & CLONE_SETTLS) {
-      const acrs = thread(k, p, 'acrs');
+      const acrs = k.threadSlot(p, 'acrs');
       k.m.writeUint(acrs, 4, args.tls >> 32n);
       k.m.writeUint(acrs + 4n, 4, args.tls & 0xffffffffn);
     }

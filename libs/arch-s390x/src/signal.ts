@@ -41,12 +41,6 @@ export function rewindPsw(mask: bigint, addr: bigint, ilc: bigint): bigint {
   return (addr - ilc) & amode;
 }
 
-const threadField = (k: KernelApi, name: string): bigint => {
-  const f = k.desc.thread.fields.find((x) => x.name === name);
-  if (!f) throw new Error(`s390x: arch.json thread has no field "${name}"`);
-  return k.taskThread(k.current()) + BigInt(f.offset);
-};
-
 function ucRegOffset(reg: string): bigint {
   if (reg === 'pc' || reg === 'psw_addr') return UC.mcontext + SREGS.pswAddr;
   if (reg === 'pswm' || reg === 'psw_mask') return UC.mcontext + SREGS.pswMask;
@@ -80,7 +74,7 @@ function restoreSigregs(k: KernelApi, regs: PtRegs, sregs: bigint): boolean {
   regs.set('psw_mask', mask);
   regs.pc = k.readWord(sregs + SREGS.pswAddr);
   for (let i = 0; i < 16; i++) regs.set(`r${i}`, k.readWord(sregs + SREGS.gprs + BigInt(8 * i)));
-  const acrs = threadField(k, 'acrs');
+  const acrs = k.threadSlot(k.current(), 'acrs');
   for (let i = 0; i < 16; i++) {
     const v = k.m.readUint(sregs + SREGS.acrs + BigInt(4 * i), 4);
     k.m.writeUint(acrs + BigInt(4 * i), 4, v);
@@ -117,7 +111,7 @@ function setupRtFrame(k: KernelApi, ksig: KSignal, regs: PtRegs): boolean {
   regs.set('r2', BigInt(ksig.sig));
   regs.set('r3', frame + RT_SIGFRAME.info);
   regs.set('r4', uc);
-  regs.set('r5', k.readWord(threadField(k, 'last_break')));
+  regs.set('r5', k.readWord(k.threadSlot(k.current(), 'last_break')));
   return true;
 }
 
@@ -126,7 +120,7 @@ function* archDoSignalOrRestart(k: KernelApi, regs: PtRegs): Gen {
   const t = k.current();
   // thread.system_call: captured before get_signal, where a debugger may change everything
   const systemCall = testPif(regs, PIF.SYSCALL) ? regs.get('int_code') : 0n;
-  k.m.writeUint(threadField(k, 'system_call'), 4, systemCall);
+  k.m.writeUint(k.threadSlot(k.current(), 'system_call'), 4, systemCall);
   const ksig = yield* k.getSignal();
   const r2 = () => regs.gets('r2');
   const rewind = () => {

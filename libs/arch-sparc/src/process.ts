@@ -17,14 +17,8 @@ import { KSTK } from './signal.ts';
 
 const NWINDOWS = 8n;
 
-function thread(k: KernelApi, p: Task, field: string): bigint {
-  const f = k.desc.thread.fields.find((x) => x.name === field);
-  if (!f) throw new Error(`sparc: arch.json thread has no field "${field}"`);
-  return k.taskThread(p) + BigInt(f.offset);
-}
-
-const rd = (k: KernelApi, p: Task, field: string) => k.m.readUint(thread(k, p, field), 4);
-const wr = (k: KernelApi, p: Task, field: string, v: bigint) => k.m.writeUint(thread(k, p, field), 4, BigInt.asUintN(32, v));
+const rd = (k: KernelApi, p: Task, field: string) => k.m.readUint(k.threadSlot(p, field), 4);
+const wr = (k: KernelApi, p: Task, field: string, v: bigint) => k.m.writeUint(k.threadSlot(p, field), 4, BigInt.asUintN(32, v));
 
 export const hooks: ProcessHooks = {
   copy_thread(k, p, args, regs) {

@@ -21,12 +21,6 @@ const KERNEL_WSTATE = 1n << 3n;
 /** ASI_PNF: the primary no-fault ASI a new image starts with (start_thread) */
 const ASI_PNF = 0x82n;
 
-function thread(k: KernelApi, p: Task, field: string): bigint {
-  const f = k.desc.thread.fields.find((x) => x.name === field);
-  if (!f) throw new Error(`sparc64: arch.json thread has no field "${field}"`);
-  return k.taskThread(p) + BigInt(f.offset);
-}
-
 const setByte = (k: KernelApi, p: Task, field: keyof typeof TI_BYTE, v: bigint) => k.m.writeUint(tiByte(k, p.addr, field), 1, v);
 
 /**
@@ -51,9 +45,9 @@ export const hooks: ProcessHooks = {
   copy_thread(k, p, args, regs) {
     const childregs = k.taskPtRegs(p);
     const frame = childregs.base - STACKFRAME_SZ;
-    k.m.writeUint(thread(k, p, 'new_child'), 1, 1n);
-    k.m.writeUint(thread(k, p, 'ksp'), 8, frame - STACK_BIAS);
-    k.m.writeUint(thread(k, p, 'kregs'), 8, childregs.base);
+    k.m.writeUint(k.threadSlot(p, 'new_child'), 1, 1n);
+    k.m.writeUint(k.threadSlot(p, 'ksp'), 8, frame - STACK_BIAS);
+    k.m.writeUint(k.threadSlot(p, 'kregs'), 8, childregs.base);
     setByte(k, p, 'wstate', KERNEL_WSTATE);
     if (args.fn !== null) {
       // a kernel thread: zeroed frame and pt_regs (i0 = 0 tells ret_from_fork), fn and its

@@ -7,14 +7,8 @@
 // ret_from_fork_asm with rsp at the pt_regs base.
 
 import type { ProcessHooks } from '@archkit/generic-core/contracts/port';
-import type { KernelApi, Task } from '@archkit/generic-core/kernel/types';
 import { CLONE_SETTLS } from '@archkit/generic-core/kernel/abi';
 import { EFLAGS, USER_CS, USER_DS } from './cpu.ts';
-
-function threadField(k: KernelApi, t: Task, name: string): bigint {
-  const f = k.desc.thread.fields.find((x) => x.name === name)!;
-  return k.taskThread(t) + BigInt(f.offset);
-}
 
 export const hooks: ProcessHooks = {
   copy_thread(k, p, args, regs) {
@@ -22,18 +16,18 @@ export const hooks: ProcessHooks = {
     const frame = childregs.base - BigInt(k.desc.switchFrame.size);
     k.m.write(frame, new Uint8Array(k.desc.switchFrame.size));
     k.writeWord(k.switchFrameSlot(p, 'ret_addr'), k.sym(k.desc.symbols.retFromFork));
-    k.writeWord(threadField(k, p, 'sp'), frame);
+    k.writeWord(k.threadSlot(p, 'sp'), frame);
     // the child's TLS is the parent's (the live MSR: the parent is running) unless asked
-    k.writeWord(threadField(k, p, 'fsbase'), k.m.reg('fs_base'));
-    k.writeWord(threadField(k, p, 'gsbase'), k.m.reg('kernel_gs_base'));
+    k.writeWord(k.threadSlot(p, 'fsbase'), k.m.reg('fs_base'));
+    k.writeWord(k.threadSlot(p, 'gsbase'), k.m.reg('kernel_gs_base'));
 
     if (args.fn !== null) {
       // Kernel thread: zeroed pt_regs, fn/arg in the frame's rbx/r12 (kthread_frame_init).
       childregs.zero();
       k.writeWord(k.switchFrameSlot(p, k.desc.kthread.fn), args.fn);
       k.writeWord(k.switchFrameSlot(p, k.desc.kthread.arg), args.fnArg);
-      k.writeWord(threadField(k, p, 'fsbase'), 0n);
-      k.writeWord(threadField(k, p, 'gsbase'), 0n);
+      k.writeWord(k.threadSlot(p, 'fsbase'), 0n);
+      k.writeWord(k.threadSlot(p, 'gsbase'), 0n);
       return;
     }
     // User fork/clone: the parent's registers with ax = 0; bx = 0 in the frame tells
@@ -41,7 +35,7 @@ export const hooks: ProcessHooks = {
     if (childregs.base !== regs!.base) childregs.copyFrom(regs!);
     childregs.set('ax', 0n);
     if (args.stack !== 0n) childregs.set('sp', args.stack);
-    if (args.flags & CLONE_SETTLS) k.writeWord(threadField(k, p, 'fsbase'), args.tls);
+    if (args.flags & CLONE_SETTLS) k.writeWord(k.threadSlot(p, 'fsbase'), args.tls);
   },
 
   start_thread(k, regs, pc, sp) {
@@ -53,18 +47,18 @@ export const hooks: ProcessHooks = {
     regs.set('cs', BigInt(USER_CS));
     regs.set('ss', BigInt(USER_DS));
     regs.set('flags', EFLAGS.IF | EFLAGS.FIXED);
-    k.writeWord(threadField(k, k.current(), 'fsbase'), 0n);
+    k.writeWord(k.threadSlot(k.current(), 'fsbase'), 0n);
     k.m.setReg('fs_base', 0n);
-    k.writeWord(threadField(k, k.current(), 'gsbase'), 0n);
+    k.writeWord(k.threadSlot(k.current(), 'gsbase'), 0n);
     k.m.setReg('kernel_gs_base', 0n);
   },
 
   __switch_to(k, prev, next) {
     // save_fsgs()/x86_fsgsbase_load(): the user's fs base, and its gs base, which in the
     // kernel is the inactive one
-    k.writeWord(threadField(k, prev, 'fsbase'), k.m.reg('fs_base'));
-    k.writeWord(threadField(k, prev, 'gsbase'), k.m.reg('kernel_gs_base'));
-    k.m.setReg('fs_base', k.readWord(threadField(k, next, 'fsbase')));
-    k.m.setReg('kernel_gs_base', k.readWord(threadField(k, next, 'gsbase')));
+    k.writeWord(k.threadSlot(prev, 'fsbase'), k.m.reg('fs_base'));
+    k.writeWord(k.threadSlot(prev, 'gsbase'), k.m.reg('kernel_gs_base'));
+    k.m.setReg('fs_base', k.readWord(k.threadSlot(next, 'fsbase')));
+    k.m.setReg('kernel_gs_base', k.readWord(k.threadSlot(next, 'gsbase')));
   },
 };

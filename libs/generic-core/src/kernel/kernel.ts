@@ -5,7 +5,7 @@
 // exec.ts, exit.ts, signal.ts, ptrace.ts, syscalls.ts, entry/ (the return-to-user models).
 
 import type { Assembler } from '../asm/assembler.ts';
-import type { ArchDescriptor, EntryModel } from '../contracts/descriptor.ts';
+import type { ArchDescriptor, EntryModel, FrameField } from '../contracts/descriptor.ts';
 import type { CpuMachine, CpuModel } from '../contracts/cpu.ts';
 import { PROT_ALL, type HookHandle, type MachineState } from '../machine/machine.ts';
 import type { ArchPort, EntryFunctions } from '../contracts/port.ts';
@@ -16,6 +16,7 @@ import type { ExitToUser, IrqPlan, IrqRecord, KernelApi, KSignal, Mm, SigAction,
 import type { CloneArgs } from '../contracts/port.ts';
 import {
   asmOffsets,
+  frameField,
   KERNEL_DATA_SIZE,
   KERNEL_TEXT_SIZE,
   MAX_TASKS,
@@ -206,10 +207,28 @@ export class Kernel implements KernelApi {
   taskThread(t: Task): bigint {
     return t.addr + TASK_THREAD;
   }
+  threadSlot(t: Task, name: string): bigint {
+    return this.taskThread(t) + BigInt(this.threadField(name).offset);
+  }
+  readThread(t: Task, name: string): bigint {
+    const f = this.threadField(name, true);
+    return this.m.readUint(this.taskThread(t) + BigInt(f.offset), f.size);
+  }
+  writeThread(t: Task, name: string, v: bigint): void {
+    const f = this.threadField(name, true);
+    this.m.writeUint(this.taskThread(t) + BigInt(f.offset), f.size, BigInt.asUintN(f.size * 8, v));
+  }
+  /** arch.json thread.<name>; `scalar`: one of 1, 2, 4 or 8 bytes (readThread/writeThread) */
+  private threadField(name: string, scalar = false): FrameField {
+    const f = frameField(this.desc.thread, name, `${this.desc.name}: arch.json thread`);
+    if (scalar && ![1, 2, 4, 8].includes(f.size)) {
+      throw new Error(`${this.desc.name}: arch.json thread field "${name}" is ${f.size} bytes, not a scalar: use threadSlot() and m.read()/m.write()`);
+    }
+    return f;
+  }
   switchFrameSlot(p: Task, reg: string): bigint {
     const sf = this.desc.switchFrame;
-    const f = sf.fields.find((x) => x.reg === reg || x.name === reg);
-    if (!f) throw new Error(`${this.desc.name}: arch.json switchFrame has no slot for "${reg}"`);
+    const f = frameField(sf, reg, `${this.desc.name}: arch.json switchFrame`);
     const base = sf.location === 'thread' ? this.taskThread(p) + BigInt(sf.offset) : this.taskPtRegs(p).base - BigInt(sf.size);
     return base + BigInt(f.offset);
   }

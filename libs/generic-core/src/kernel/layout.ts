@@ -2,7 +2,7 @@
 // the asm-offsets entry.S is assembled with: every constant comes from arch.json or from
 // this layout, so entry.S never writes a fact down a second time.
 
-import type { ArchDescriptor, FrameLayout } from '../contracts/descriptor.ts';
+import type { ArchDescriptor, FrameField, FrameLayout } from '../contracts/descriptor.ts';
 import { asmOffsetsPrelude } from '../asm/offsets.ts';
 import { makeAbi } from './abi.ts';
 
@@ -112,6 +112,27 @@ export function asmConstants(desc: ArchDescriptor): Record<string, bigint | numb
     USER_END: desc.memory.user + desc.memory.userSize,
   });
   return out;
+}
+
+/** A frame's fields by name, built once per frame object of a descriptor. */
+const frameIndexes = new WeakMap<FrameLayout, Map<string, FrameField>>();
+
+/**
+ * The field `name` of an arch.json frame layout (thread, switchFrame, ...), by its name or,
+ * failing that, by the register it saves; `what` names the layout in the error
+ * ("arch.json thread").
+ */
+export function frameField(frame: FrameLayout, name: string, what: string): FrameField {
+  let ix = frameIndexes.get(frame);
+  if (!ix) {
+    ix = new Map();
+    for (const f of frame.fields) if (f.reg !== undefined && !ix.has(f.reg)) ix.set(f.reg, f);
+    for (const f of frame.fields) ix.set(f.name, f);
+    frameIndexes.set(frame, ix);
+  }
+  const f = ix.get(name);
+  if (!f) throw new Error(`${what} has no field "${name}" (fields: ${frame.fields.map((x) => x.name).join(', ')})`);
+  return f;
 }
 
 /** The asm-offsets prelude for entry.S: one `.equ NAME, value` per constant. */

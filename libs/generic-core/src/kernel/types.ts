@@ -226,6 +226,12 @@ export interface KernelApi {
   ptRegsAt(addr: bigint): PtRegs;
   /** guest address of t's thread struct */
   taskThread(t: Task): bigint;
+  /** guest address of t's thread.<name> (a field of arch.json thread) */
+  threadSlot(t: Task, name: string): bigint;
+  /** t's thread.<name>, read in the field's own size */
+  readThread(t: Task, name: string): bigint;
+  /** t's thread.<name> = v, written in the field's own size */
+  writeThread(t: Task, name: string, v: bigint): void;
   /** guest address of the slot of `reg` in p's switch frame (arch.json switchFrame) */
   switchFrameSlot(p: Task, reg: string): bigint;
   readWord(addr: bigint): bigint;

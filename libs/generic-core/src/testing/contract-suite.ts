@@ -278,6 +278,24 @@ export function contractSuite(testFileUrl: string): void {
       expect(slot(d.kthread.arg)).toBe(0xa4an);
     });
 
+    it('thread fields: each arch.json thread field is in the task struct, scalar ones round-trip in their size, an unknown name is an error naming arch.json thread', () => {
+      const d = h.port.descriptor;
+      const r = h.run({ '/init': prog('/init', [sys('exit', 0)]) });
+      const p = r.k.allocTask('probe3', true);
+      for (const f of d.thread.fields) {
+        expect(r.k.threadSlot(p, f.name)).toBe(r.k.taskThread(p) + BigInt(f.offset));
+        if (![1, 2, 4, 8].includes(f.size)) {
+          expect(() => r.k.readThread(p, f.name)).toThrow(/not a scalar/);
+          continue;
+        }
+        const v = 0xa5c3_5a3c_9669_0ff0n & ((1n << BigInt(f.size * 8)) - 1n);
+        r.k.writeThread(p, f.name, v);
+        expect(r.k.readThread(p, f.name)).toBe(v);
+        expect(r.k.m.readUint(r.k.taskThread(p) + BigInt(f.offset), f.size)).toBe(v);
+      }
+      expect(() => r.k.threadSlot(p, 'no_such_field')).toThrow(new RegExp(`${d.name}: arch.json thread has no field "no_such_field"`));
+    });
+
     it('fork: the child wakes in ret_from_fork with the parent registers and 0 as the result; both tasks switch back and forth with their callee-saved registers intact', () => {
       const d = h.port.descriptor;
       const forkOp = d.syscall.numbers['fork'] !== undefined ? sys('fork') : sys('clone', makeAbi(d.wordSize, d.abi).sig.SIGCHLD, 0, 0, 0, 0);
