@@ -26,9 +26,10 @@ Per arch: the bare-engine floor (median of --floor-runs fresh engines: create, m
 few no-ops with a 2 s deadline, close; Unicorn keeps a deadline with a timer thread), the
 cold median per scenario (each scenario's first run in a fresh runner, what the CLI pays
 per cell) and the warm median (the later --reps - 1 runs), and their ratios to the floor;
-beside them the same ratios to the floor without a deadline (no timer thread). Then, each as one cold child process: the wall of
-"archkit conformance" over the arches (every scenario but irq.sweep), projected to 25
-arches x 38 scenarios; the wall of "archkit mutants"; the wall of the irq.sweep runs.
+beside them the same ratios to the floor without a deadline (no timer thread). Then, each
+as one cold child process: the wall of "archkit conformance" over the arches (every
+scenario but irq.sweep), projected to 25 arches x 38 scenarios; the wall of "archkit
+mutants"; the wall of the irq.sweep runs.
 
 Options:
   --arch LIST        comma-separated arch names, or "all" (default: all)
