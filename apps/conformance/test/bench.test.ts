@@ -85,6 +85,37 @@ describe('bench', () => {
     expect(text).toContain('matrix: 6 cells in 120 ms as one process, 19000 ms projected to 25 x 38');
   });
 
+  it('the floor is the lower of the medians taken before and after the arch runs (a busy moment only adds time)', async () => {
+    let engines = 0;
+    // the first measurement (3 warm-ups + 3 runs) is slow: 2 ms a run
+    const machines = (spec: { arch: number }) => {
+      const slow = ++engines <= 6;
+      const m = fakeMachines([])(spec) as { run: (...a: unknown[]) => unknown };
+      const run = m.run;
+      m.run = (...a: unknown[]) => {
+        const until = performance.now() + (slow ? 2 : 0);
+        while (performance.now() < until);
+        return run(...a);
+      };
+      return m as never;
+    };
+    const runner = { runArch: async (arch: string, ids: string[]) => ({ arch, scenarios: ids.map((id) => ({ id, status: 'pass', message: '', observed: {}, guestInstructions: 1, ms: 1 })) }) } as unknown as Runner;
+    const r = await bench(runner, ARCHES.slice(0, 1), ['a.x'], { reps: 2, floorRuns: 3, createMachine: machines, cpuOf: async () => CPU });
+    expect(engines).toBe(12);
+    expect(r.arches[0]!.floorMs).toBeLessThan(1);
+
+    // a measurement that fails gives way to the other
+    let calls = 0;
+    const failFirst = (spec: { arch: number }) => {
+      if (++calls === 1) throw new Error('no engine');
+      return fakeMachines([])(spec);
+    };
+    const log: string[] = [];
+    const r2 = await bench(runner, ARCHES.slice(0, 1), ['a.x'], { reps: 2, floorRuns: 3, createMachine: failFirst, cpuOf: async () => CPU, log: (l) => log.push(l) });
+    expect(Number.isFinite(r2.arches[0]!.floorMs)).toBe(true);
+    expect(log.filter((l) => l.includes('no bare-engine floor'))).toHaveLength(1);
+  });
+
   it('the projected matrix leaves the interrupt sweeps out', () => {
     expect(matrixScenarios([{ id: 'fork.vfork' }, { id: 'irq.sweep' }, { id: 'irq.in-kernel' }])).toEqual(['fork.vfork', 'irq.in-kernel']);
   });
