@@ -20,7 +20,8 @@
 
 import type { SignalHooks } from '@archkit/generic-core/contracts/port';
 import type { Gen, KernelApi, KSignal } from '@archkit/generic-core/kernel/types';
-import { ptRegsField, ptRegsLayout, type PtRegs } from '@archkit/generic-core/kernel/ptregs';
+import type { PtRegs } from '@archkit/generic-core/kernel/ptregs';
+import { frameField } from '@archkit/generic-core/kernel/layout';
 import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, sigmask } from '@archkit/generic-core/kernel/abi';
 import { forceSig, readSigset, recalcSigpending, writeSigset } from '@archkit/generic-core/kernel/signal';
 import { guestCall } from '@archkit/generic-core/kernel/bridge';
@@ -41,7 +42,7 @@ export const KSTK = { regWindow: 0n, rwinSptrs: NSWINS * 64n, wSaved: NSWINS * 6
 
 /** struct pt_regs field offsets, from arch.json. */
 function ptOffset(k: KernelApi, name: string): bigint {
-  return BigInt(ptRegsField(ptRegsLayout(k.desc), name).offset);
+  return BigInt(frameField(k.desc.ptRegs, name, `${k.desc.name}: arch.json ptRegs`).offset);
 }
 
 export const wSavedAddr = (k: KernelApi) => k.current().stackBase + KSTK.wSaved;

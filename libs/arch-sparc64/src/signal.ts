@@ -23,7 +23,8 @@
 
 import type { SignalHooks } from '@archkit/generic-core/contracts/port';
 import type { Gen, KernelApi, KSignal } from '@archkit/generic-core/kernel/types';
-import { ptRegsField, ptRegsLayout, type PtRegs } from '@archkit/generic-core/kernel/ptregs';
+import type { PtRegs } from '@archkit/generic-core/kernel/ptregs';
+import { frameField } from '@archkit/generic-core/kernel/layout';
 import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, sigmask } from '@archkit/generic-core/kernel/abi';
 import { forceSig, readSigset, recalcSigpending, writeSigset } from '@archkit/generic-core/kernel/signal';
 import { guestCall } from '@archkit/generic-core/kernel/bridge';
@@ -45,7 +46,7 @@ export const TI_BYTE = { faultCode: 0n, wstate: 1n, noerror: 2n, fpdepth: 3n, cw
 
 /** struct pt_regs field offsets, from arch.json. */
 export function ptOffset(k: KernelApi, name: string): bigint {
-  return BigInt(ptRegsField(ptRegsLayout(k.desc), name).offset);
+  return BigInt(frameField(k.desc.ptRegs, name, `${k.desc.name}: arch.json ptRegs`).offset);
 }
 
 /** A byte field of a task's thread_info flags word. */

@@ -114,15 +114,14 @@ export function asmConstants(desc: ArchDescriptor): Record<string, bigint | numb
   return out;
 }
 
-/** A frame's fields by name, built once per frame object of a descriptor. */
+/** Frames' fields by name and by saved register, built once per frame object. */
 const frameIndexes = new WeakMap<FrameLayout, Map<string, FrameField>>();
 
 /**
- * The field `name` of an arch.json frame layout (thread, switchFrame, ...), by its name or,
- * failing that, by the register it saves; `what` names the layout in the error
- * ("arch.json thread").
+ * An arch.json frame layout's fields (pt_regs, thread, switchFrame, ...) by name and, where
+ * no field has that name, by the register the field saves.
  */
-export function frameField(frame: FrameLayout, name: string, what: string): FrameField {
+export function frameIndex(frame: FrameLayout): ReadonlyMap<string, FrameField> {
   let ix = frameIndexes.get(frame);
   if (!ix) {
     ix = new Map();
@@ -130,7 +129,12 @@ export function frameField(frame: FrameLayout, name: string, what: string): Fram
     for (const f of frame.fields) ix.set(f.name, f);
     frameIndexes.set(frame, ix);
   }
-  const f = ix.get(name);
+  return ix;
+}
+
+/** The field `name` of a frame layout (frameIndex); `what` names the layout in the error ("arch.json thread"). */
+export function frameField(frame: FrameLayout, name: string, what: string): FrameField {
+  const f = frameIndex(frame).get(name);
   if (!f) throw new Error(`${what} has no field "${name}" (fields: ${frame.fields.map((x) => x.name).join(', ')})`);
   return f;
 }

@@ -2,6 +2,7 @@
 
 import type { Machine } from '../machine/machine.ts';
 import type { ArchDescriptor } from '../contracts/descriptor.ts';
+import { frameField, frameIndex } from './layout.ts';
 
 export interface PtRegsField {
   name: string;
@@ -46,50 +47,24 @@ export function toSigned(v: bigint, bytes: number): bigint {
   return BigInt.asIntN(bytes * 8, v);
 }
 
-/** A layout's fields by name and by register, built once per layout (a PtRegs is made at every entry). */
-const indexes = new WeakMap<PtRegsLayout, { byName: Map<string, PtRegsField>; byReg: Map<string, PtRegsField> }>();
-function indexOf(layout: PtRegsLayout): { byName: Map<string, PtRegsField>; byReg: Map<string, PtRegsField> } {
-  let ix = indexes.get(layout);
-  if (!ix) {
-    ix = { byName: new Map(), byReg: new Map() };
-    for (const f of layout.fields) {
-      ix.byName.set(f.name, f);
-      if (f.reg) ix.byReg.set(f.reg, f);
-    }
-    indexes.set(layout, ix);
-  }
-  return ix;
-}
-
-/** The pt_regs field named `name`, or the one saving machine register `name` (an indexed lookup). */
-export function ptRegsField(layout: PtRegsLayout, name: string): PtRegsField {
-  const ix = indexOf(layout);
-  const f = ix.byName.get(name) ?? ix.byReg.get(name);
-  if (!f) throw new Error(`pt_regs has no field or register "${name}"`);
-  return f;
-}
-
 export class PtRegs {
-  private readonly byName: Map<string, PtRegsField>;
-  private readonly byReg: Map<string, PtRegsField>;
+  /** the layout's fields by name and by register (built once per layout: a PtRegs is made at every entry) */
+  private readonly ix: ReadonlyMap<string, PtRegsField>;
 
   constructor(
     readonly m: Machine,
     readonly base: bigint,
     readonly layout: PtRegsLayout,
   ) {
-    const ix = indexOf(layout);
-    this.byName = ix.byName;
-    this.byReg = ix.byReg;
+    this.ix = frameIndex(layout);
   }
 
   field(name: string): PtRegsField {
-    const f = this.byName.get(name) ?? this.byReg.get(name);
-    return f ?? ptRegsField(this.layout, name);
+    return this.ix.get(name) ?? frameField(this.layout, name, 'pt_regs');
   }
 
   has(name: string): boolean {
-    return this.byName.has(name) || this.byReg.has(name);
+    return this.ix.has(name);
   }
 
   /** Unsigned value of a field (by pt_regs field name or by machine register name). */
